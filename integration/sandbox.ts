@@ -1,0 +1,141 @@
+// The test sandbox: a throwaway "host" network namespace per test, with container namespaces
+// beside it. Plugins run inside the host namespace (nsenter --net, which switches only the network
+// namespace, so /run/netns bind mounts stay visible). Everything is removed in t.teardown, even
+// when the test fails; processes started here are ended by PID.
+import type { ExecutionContext } from 'ava';
+import { execa, type ResultPromise } from 'execa';
+import { customAlphabet } from 'nanoid';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const cniBin = join(repoRoot, 'bin', 'cni');
+export const ctnetBin = join(repoRoot, 'bin', 'ctnet');
+/** Debian's containernetworking-plugins: the reference Go plugins, used as an oracle. */
+export const referenceCniBin = '/usr/lib/cni';
+
+/** Every sandbox namespace starts with this; the guard looks for leftovers by it. */
+export const SANDBOX_PREFIX = 'ctnet-t-';
+const shortId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 8);
+
+export interface PluginRun {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION' | string;
+  config?: unknown;
+  /** Raw stdin, used instead of config when given (for malformed-input tests). */
+  stdin?: string;
+  containerId?: string;
+  netns?: string;
+  ifname?: string;
+  cniArgs?: string;
+  cniPath?: string;
+  /** Extra variables; a value of undefined removes a default one. */
+  env?: Record<string, string | undefined>;
+  /** Plugin directory: ctnet's bin/cni by default, referenceCniBin for the Go plugins. */
+  binDir?: string;
+}
+
+export interface PluginOutput {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, or undefined when empty or not JSON. */
+  json: any;
+}
+
+export interface Container {
+  name: string;
+  path: string;
+}
+
+export class Sandbox {
+  readonly name: string;
+  readonly hostPath: string;
+  private readonly namespaces: string[] = [];
+  private readonly processes: ResultPromise[] = [];
+
+  private constructor(readonly id: string) {
+    this.name = `${SANDBOX_PREFIX}${id}`;
+    this.hostPath = `/run/netns/${this.name}`;
+  }
+
+  /** Creates the host namespace (lo up) and registers its removal on t.teardown. */
+  static async create(t?: ExecutionContext): Promise<Sandbox> {
+    const sb = new Sandbox(shortId());
+    t?.teardown(() => sb.destroy());
+    await sb.addNamespace(sb.name);
+    await execa('ip', ['-n', sb.name, 'link', 'set', 'lo', 'up']);
+    return sb;
+  }
+
+  private async addNamespace(name: string): Promise<void> {
+    this.namespaces.push(name);
+    await execa('ip', ['netns', 'add', name]);
+  }
+
+  /** A fresh container namespace (nothing configured, lo down). */
+  async container(suffix = `c${this.namespaces.length}`): Promise<Container> {
+    const name = `${this.name}-${suffix}`;
+    await this.addNamespace(name);
+    return { name, path: `/run/netns/${name}` };
+  }
+
+  /** Runs a command inside a namespace (the host namespace by default); rejects on failure. */
+  async exec(cmd: string, args: string[], nsPath = this.hostPath, opts: { input?: string; reject?: boolean; env?: Record<string, string>; timeout?: number } = {}) {
+    return execa('nsenter', [`--net=${nsPath}`, '--', cmd, ...args], { reject: opts.reject ?? true, input: opts.input, env: opts.env, timeout: opts.timeout ?? 60_000 });
+  }
+
+  /** Starts a long-running process in a namespace; it is ended by PID on teardown. */
+  spawn(cmd: string, args: string[], nsPath = this.hostPath): ResultPromise {
+    const child = execa('nsenter', [`--net=${nsPath}`, '--', cmd, ...args], { reject: false, stdin: 'ignore' });
+    this.processes.push(child);
+    return child;
+  }
+
+  /** Runs a CNI plugin as a runtime would: inside the host namespace, env in, config on stdin. */
+  async plugin(type: string, run: PluginRun): Promise<PluginOutput> {
+    const binDir = run.binDir ?? cniBin;
+    const env: Record<string, string | undefined> = {
+      PATH: process.env.PATH,
+      CNI_COMMAND: run.command,
+      CNI_CONTAINERID: run.containerId,
+      CNI_NETNS: run.netns,
+      CNI_IFNAME: run.ifname ?? (run.command === 'VERSION' ? undefined : 'eth0'),
+      CNI_ARGS: run.cniArgs,
+      CNI_PATH: run.cniPath ?? binDir,
+      ...run.env,
+    };
+    const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+    const input = run.stdin ?? (run.config === undefined ? '' : JSON.stringify(run.config));
+    const r = await execa('nsenter', [`--net=${this.hostPath}`, '--', join(binDir, type)], {
+      env: clean,
+      extendEnv: false,
+      input,
+      reject: false,
+      timeout: 60_000,
+    });
+    let json: unknown;
+    try {
+      json = r.stdout ? JSON.parse(r.stdout) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+  }
+
+  /** Ends started processes, then deletes every namespace made here (container ones first). */
+  async destroy(): Promise<void> {
+    for (const p of this.processes) {
+      if (p.pid !== undefined && p.exitCode === undefined) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await Promise.allSettled(this.processes);
+    for (const name of [...this.namespaces].reverse()) {
+      await execa('ip', ['netns', 'delete', name], { reject: false });
+    }
+  }
+}
