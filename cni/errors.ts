@@ -11,8 +11,10 @@ export const ErrorCode = {
   DecodingFailure: 6,
   InvalidNetworkConfig: 7,
   TryAgainLater: 11,
-  LimitedConnectivity: 50,
-  NoConnectivity: 51,
+  /** STATUS: the plugin cannot serve ADD now. */
+  PluginNotAvailable: 50,
+  /** STATUS: not available, and existing containers may have limited connectivity. */
+  LimitedConnectivity: 51,
   // ctnet-specific (the spec reserves 100+ for plugins)
   AddressExhausted: 100,
   AddressConflict: 101,

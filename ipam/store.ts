@@ -1,0 +1,168 @@
+// The on-disk IPAM store, in the reference host-local layout so both plugins can share a data dir:
+//
+//   <dataDir>/<network>/lock                   flock'd for every read-modify-write (lock.ts)
+//   <dataDir>/<network>/<address>              one per reservation: "<containerID>\r\n<ifname>"
+//   <dataDir>/<network>/last_reserved_ip.<i>   the round-robin cursor of range set i
+//
+// Everything here runs synchronously while the lock is held: the critical section is a handful of
+// small file operations, and no other code can interleave with it.
+import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CniError, ErrorCode } from '../cni/errors.js';
+import { type IpAddr, formatAddr, parseAddr } from './ip.js';
+import { acquireLock, lockTimeoutMs } from './lock.js';
+import { type Owner, parseOwner, serializeOwner } from './owner.js';
+
+const LOCK_FILE = 'lock';
+const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
+/**
+ * Files are written under a temporary name and then linked or renamed into place, so a crash
+ * never leaves a half-written file under a real name. The dot keeps the reference plugin from
+ * parsing it as an address; any such file seen while holding the lock is a crash's leftover.
+ */
+const TEMP_PREFIX = '.ctnet-tmp-';
+let tempCounter = 0;
+
+export interface Reservation {
+  address: IpAddr;
+  /** Canonical text of the address, the key of the allocator's view. */
+  text: string;
+  /** The file's name as found (the canonical text, unless another writer spelled it otherwise). */
+  file: string;
+  owner: Owner;
+}
+
+const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+function ignoreMissing(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+}
+
+/** One network's store, to be used only inside withStore (i.e. while holding its lock). */
+export class LockedStore {
+  constructor(readonly dir: string) {}
+
+  /** Every valid reservation. Empty files (a writer that crashed before writing) count as free. */
+  reservations(): Reservation[] {
+    const out: Reservation[] = [];
+    for (const entry of readdirSync(this.dir, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const address = parseAddr(entry.name);
+      if (!address) continue; // lock, last_reserved_ip.*, temp files and anything unrelated
+      const owner = this.ownerIn(entry.name);
+      if (owner) out.push({ address, text: formatAddr(address), file: entry.name, owner });
+    }
+    return out;
+  }
+
+  /**
+   * Records `owner` as the holder of `address`; false if someone already holds it. The content
+   * goes to a temporary file first and link(2) then gives it its real name: link fails rather than
+   * replacing an existing file, so the reservation is created exclusively and complete.
+   */
+  reserve(address: IpAddr, owner: Owner): boolean {
+    const name = formatAddr(address);
+    const path = join(this.dir, name);
+    const temp = this.writeTemp(serializeOwner(owner), 0o600);
+    try {
+      try {
+        linkSync(temp, path);
+      } catch (err) {
+        if (errnoOf(err) !== 'EEXIST') throw err;
+        if (this.ownerIn(name) !== undefined) return false;
+        // A crashed writer's empty file does not hold the address: replace it.
+        ignoreMissing(() => unlinkSync(path));
+        linkSync(temp, path);
+      }
+      return true;
+    } finally {
+      ignoreMissing(() => unlinkSync(temp));
+    }
+  }
+
+  release(r: Pick<Reservation, 'file'>): void {
+    ignoreMissing(() => unlinkSync(join(this.dir, r.file)));
+  }
+
+  /** The round-robin cursor of range set `setIndex`; undefined when missing or unreadable. */
+  lastReserved(setIndex: number): IpAddr | undefined {
+    try {
+      return parseAddr(readFileSync(join(this.dir, LAST_RESERVED_PREFIX + setIndex), 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+  }
+
+  setLastReserved(setIndex: number, address: IpAddr): void {
+    // No trailing newline: the reference parses the whole content as the address. rename(2)
+    // replaces the cursor atomically, so it is never seen half-written.
+    const temp = this.writeTemp(formatAddr(address), 0o644);
+    try {
+      renameSync(temp, join(this.dir, LAST_RESERVED_PREFIX + setIndex));
+    } catch (err) {
+      ignoreMissing(() => unlinkSync(temp));
+      throw err;
+    }
+  }
+
+  /** Proves the directory takes new files (STATUS): root ignores permission bits, so ask the kernel. */
+  probeWritable(): void {
+    unlinkSync(this.writeTemp('', 0o600));
+  }
+
+  /** Removes temporary files left by a crashed writer (they only ever exist under the lock). */
+  sweepTempFiles(): void {
+    for (const name of readdirSync(this.dir)) {
+      if (name.startsWith(TEMP_PREFIX)) ignoreMissing(() => unlinkSync(join(this.dir, name)));
+    }
+  }
+
+  private ownerIn(name: string): Owner | undefined {
+    try {
+      return parseOwner(readFileSync(join(this.dir, name), 'utf8'));
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private writeTemp(content: string, mode: number): string {
+    // Unique without randomness: writers hold the lock, a pid names one live process, and a dead
+    // one's leftovers were swept when the lock was taken.
+    const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
+    writeFileSync(temp, content, { mode, flag: 'wx' });
+    return temp;
+  }
+}
+
+export const networkDir = (dataDir: string, network: string): string => join(dataDir, network);
+
+export interface StoreOptions {
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Runs `fn` on the network's store while holding its lock; creates the directory on first use.
+ * File system failures become CniError code 5 (I/O failure) naming the store.
+ */
+export async function withStore<T>(dataDir: string, network: string, fn: (store: LockedStore) => T, options: StoreOptions = {}): Promise<T> {
+  const dir = networkDir(dataDir, network);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const lock = await acquireLock(join(dir, LOCK_FILE), options.lockTimeoutMs ?? lockTimeoutMs());
+    try {
+      const store = new LockedStore(dir);
+      store.sweepTempFiles();
+      return fn(store);
+    } finally {
+      lock.release();
+    }
+  } catch (err) {
+    if (err instanceof CniError || !errnoOf(err)) throw err;
+    throw new CniError(ErrorCode.IOFailure, `IPAM store ${dir}: ${(err as Error).message}`, `errno ${errnoOf(err)}`);
+  }
+}
