@@ -125,7 +125,7 @@ export class Sandbox {
   /** Ends started processes, then deletes every namespace made here (container ones first). */
   async destroy(): Promise<void> {
     for (const p of this.processes) {
-      if (p.pid !== undefined && p.exitCode === undefined) {
+      if (p.pid !== undefined && p.exitCode === null) {
         try {
           process.kill(p.pid, 'SIGKILL');
         } catch {

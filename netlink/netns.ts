@@ -4,7 +4,7 @@
 // that first queues work, and inherit that thread's namespace forever; so the pool is started here,
 // before the first switch, and code inside a switched window must be synchronous (no await, no async
 // fs). Sockets and files opened inside the window stay bound to the namespace they were opened in.
-import { closeSync, openSync, readlinkSync, statSync, access } from 'node:fs';
+import { closeSync, fstatSync, openSync, readlinkSync, statSync, access } from 'node:fs';
 import { native } from '../native/index.js';
 
 export class NetNsError extends Error {
@@ -27,9 +27,23 @@ export function startThreadpool(): void {
   poolStarted = true;
 }
 
-/** Identity of a namespace file: "net:[inode]". */
-function nsIdentity(fd: number): string {
-  return readlinkSync(`/proc/self/fd/${fd}`);
+/**
+ * Throws unless fd is a network namespace. Its /proc/self/fd link names the type ("net:[4026531840]")
+ * for /proc/PID/ns files, but reads as the mount point for a bind mount (/run/netns/X): then setns()
+ * itself is asked, switching there and straight back.
+ */
+function checkNetNs(fd: number, path: string): void {
+  const type = /^(\w+):\[\d+\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+  if (type === 'net') return;
+  if (type) throw new NetNsError('ENOTNETNS', `${path} is not a network namespace (it is a ${type} namespace)`);
+  try {
+    switched(fd, () => undefined);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') throw new NetNsError('EACCES', `cannot enter network namespace ${path}: permission denied`);
+    if (code === 'EINVAL') throw new NetNsError('ENOTNETNS', `${path} is not a network namespace (it is ${safeKind(path)})`);
+    throw err;
+  }
 }
 
 export class NetNs {
@@ -53,13 +67,14 @@ export class NetNs {
       if (code === 'EACCES' || code === 'EPERM') throw new NetNsError('EACCES', `cannot open network namespace ${path}: permission denied`);
       throw new NetNsError('ENOTNETNS', `cannot open network namespace ${path}: ${(err as Error).message}`);
     }
-    const id = nsIdentity(fd);
-    if (!/^net:\[\d+\]$/.test(id)) {
+    try {
+      checkNetNs(fd, path);
+    } catch (err) {
       closeSync(fd);
-      const what = safeKind(path);
-      throw new NetNsError('ENOTNETNS', `${path} is not a network namespace (it is ${what})`);
+      throw err;
     }
-    return new NetNs(path, fd, id);
+    // An nsfs file's inode number is the namespace's.
+    return new NetNs(path, fd, `net:[${fstatSync(fd).ino}]`);
   }
 
   /** Runs fn with the main thread inside this namespace, and always switches back. */
