@@ -145,7 +145,7 @@ export interface Outcome {
 }
 
 /** Runs one invocation; never throws (everything becomes a spec error). Exported for tests. */
-export async function dispatch(plugin: Plugin<any>, env: Env, readInput: () => string): Promise<Outcome> {
+export async function dispatch(plugin: Plugin<NetConf>, env: Env, readInput: () => string): Promise<Outcome> {
   let version = LATEST_VERSION;
   try {
     if (env.CNI_COMMAND === 'VERSION') return ok(versionInfo());
@@ -199,7 +199,7 @@ function writeAll(text: string): void {
 }
 
 /** The executable's main: run, print, exit. */
-export function runPlugin(plugin: Plugin<any>, about: string): void {
+export function runPlugin(plugin: Plugin<NetConf>, about: string): void {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stderr.write(`${about}\nA CNI plugin: run by a container runtime with CNI_COMMAND and friends in the environment and the network config on stdin.\nSupported spec versions: ${SUPPORTED_VERSIONS.join(', ')}\n`);
     process.exit(0);

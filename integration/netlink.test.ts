@@ -2,7 +2,6 @@
 // in a sandbox namespace, so no request can reach the test process's own one. iproute2 (through
 // sb.exec) is the independent witness of what the library did; socat carries real TCP over the result.
 import test, { type ExecutionContext } from 'ava';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   NetNs,
   NetlinkError,
@@ -86,28 +85,6 @@ async function ipJson(h: Host, args: string[], nsPath?: string): Promise<IpJson[
   return JSON.parse((await h.sb.exec('ip', ['-j', '-d', ...args], nsPath)).stdout);
 }
 
-/** Starts an echo server (socat, every address family) in a namespace; ended by PID after the test. */
-function echoServer(t: ExecutionContext, h: Host, port: number, nsPath?: string): void {
-  const server = h.sb.spawn('socat', [`TCP6-LISTEN:${port},fork,reuseaddr`, 'EXEC:cat'], nsPath);
-  // Sandbox.destroy() would skip it (a running child's exitCode is null, not undefined) and then wait
-  // for it forever; teardowns run last-registered first, so this ends it before destroy() runs.
-  t.teardown(async () => {
-    if (server.pid !== undefined && server.exitCode === null) server.kill('SIGKILL');
-    await server;
-  });
-}
-
-/** Sends a line over TCP from a namespace and returns the echo, retrying while the server starts. */
-async function echo(h: Host, fromPath: string, address: string, port: number, line: string): Promise<string> {
-  const target = address.includes(':') ? `TCP:[${address}]:${port}` : `TCP:${address}:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    const r = await h.sb.exec('socat', ['-T', '5', '-', target], fromPath, { input: `${line}\n`, reject: false, timeout: 10_000 });
-    if (r.exitCode === 0) return r.stdout.trim();
-    if (attempt === 50) throw new Error(`socat to ${target} failed: ${r.stderr}`);
-    await sleep(100);
-  }
-}
-
 test('a bridge is created with its MTU, MAC and state, as iproute2 sees it', async (t) => {
   const h = await host(t);
   const br = await bridge(h);
@@ -174,13 +151,13 @@ test('real TCP: container to container over the bridge, and to the gateway, on I
   await addAddress(h.rtnl, 'cni0', '10.99.0.1/32');
   const c1 = await attach(t, h, 1);
   const c2 = await attach(t, h, 2);
-  echoServer(t, h, 7000, c1.path);
-  echoServer(t, h, 7001);
-  t.is(await echo(h, c2.path, '10.88.0.2', 7000, 'c2 to c1 over v4'), 'c2 to c1 over v4');
-  t.is(await echo(h, c2.path, 'fd88::2', 7000, 'c2 to c1 over v6'), 'c2 to c1 over v6');
-  t.is(await echo(h, c1.path, '10.88.0.1', 7001, 'c1 to gateway v4'), 'c1 to gateway v4');
-  t.is(await echo(h, c1.path, 'fd88::1', 7001, 'c1 to gateway v6'), 'c1 to gateway v6');
-  t.is(await echo(h, c2.path, '10.99.0.1', 7001, 'c2 via default route'), 'c2 via default route');
+  await h.sb.echoServer(7000, c1.path);
+  await h.sb.echoServer(7001);
+  t.is(await h.sb.send(c2.path, '10.88.0.2', 7000, 'c2 to c1 over v4'), 'c2 to c1 over v4');
+  t.is(await h.sb.send(c2.path, 'fd88::2', 7000, 'c2 to c1 over v6'), 'c2 to c1 over v6');
+  t.is(await h.sb.send(c1.path, '10.88.0.1', 7001, 'c1 to gateway v4'), 'c1 to gateway v4');
+  t.is(await h.sb.send(c1.path, 'fd88::1', 7001, 'c1 to gateway v6'), 'c1 to gateway v6');
+  t.is(await h.sb.send(c2.path, '10.99.0.1', 7001, 'c2 via default route'), 'c2 via default route');
 });
 
 test('errors carry the errno code and name the operation and object', async (t) => {

@@ -91,6 +91,45 @@ export class Sandbox {
     return child;
   }
 
+  /**
+   * Starts an echo server on every address family (TCP, or UDP) in a namespace, and waits until it
+   * listens. With `reply`, it answers that text instead of echoing (tells servers apart).
+   */
+  async echoServer(port: number, nsPath = this.hostPath, opts: { udp?: boolean; reply?: string } = {}): Promise<void> {
+    const listen = opts.udp ? `UDP6-RECVFROM:${port},fork,reuseaddr` : `TCP6-LISTEN:${port},fork,reuseaddr`;
+    const action = opts.reply === undefined ? 'EXEC:cat' : `SYSTEM:echo ${opts.reply.replace(/[^\w.-]/g, '')}`;
+    this.spawn('socat', [listen, action], nsPath);
+    await this.waitForPort(port, nsPath, opts);
+  }
+
+  /** Waits until something listens on the port inside the namespace. */
+  async waitForPort(port: number, nsPath = this.hostPath, opts: { udp?: boolean } = {}): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const r = await this.exec('ss', [opts.udp ? '-Hlun' : '-Hltn', `sport = :${port}`], nsPath, { reject: false });
+      if (r.stdout.trim()) return;
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    throw new Error(`nothing listens on port ${port} in ${nsPath}`);
+  }
+
+  /**
+   * Sends a line from a namespace to address:port and returns the answer (trimmed), or throws
+   * after the attempts. Each attempt is bounded by a few seconds.
+   */
+  async send(fromPath: string, address: string, port: number, line: string, opts: { udp?: boolean; attempts?: number } = {}): Promise<string> {
+    const host = address.includes(':') ? `[${address}]` : address;
+    const target = `${opts.udp ? 'UDP' : 'TCP'}:${host}:${port}`;
+    const attempts = opts.attempts ?? 20;
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const r = await this.exec('socat', ['-T', '2', '-', target], fromPath, { input: `${line}\n`, reject: false, timeout: 10_000 });
+      if (r.exitCode === 0 && r.stdout.trim()) return r.stdout.trim();
+      last = r.stderr || `exit ${r.exitCode}, no answer`;
+      if (attempt < attempts) await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`no answer from ${target} in ${fromPath}: ${last}`);
+  }
+
   /** Runs a CNI plugin as a runtime would: inside the host namespace, env in, config on stdin. */
   async plugin(type: string, run: PluginRun): Promise<PluginOutput> {
     const binDir = run.binDir ?? cniBin;
