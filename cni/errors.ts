@@ -20,6 +20,8 @@ export const ErrorCode = {
   AddressConflict: 101,
   PortConflict: 102,
   NamespaceNotFound: 103,
+  /** The container network mode found no network to join. */
+  NoNetwork: 104,
   Internal: 999,
 } as const;
 
