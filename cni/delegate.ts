@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { CmdArgs } from './skel.js';
 import { CniError, ErrorCode } from './errors.js';
 import type { NetConf, Result } from './types.js';
-import { fromWire } from './version.js';
+import { fromWire, toWire } from './version.js';
 
 /** The first executable named `type` on the plugin path. */
 export function findPlugin(type: string, path: readonly string[]): string {
@@ -31,17 +31,20 @@ export interface DelegateOptions {
 }
 
 /**
- * Runs plugin `conf.type` with `conf` on stdin. Returns its result (internal shape) for ADD,
- * undefined otherwise; a plugin error becomes a CniError with the delegate's own code and message.
+ * Runs plugin `type` with `conf` on stdin (an IPAM plugin gets its caller's whole config, as the
+ * reference plugins do). Returns its result (internal shape) for ADD, undefined otherwise; a plugin
+ * error becomes a CniError with the delegate's own code and message.
  */
-export async function delegate(conf: NetConf, args: CmdArgs, opts: DelegateOptions = {}): Promise<Result | undefined> {
-  const file = findPlugin(conf.type, args.path);
+export async function delegate(type: string, conf: NetConf, args: CmdArgs, opts: DelegateOptions = {}): Promise<Result | undefined> {
+  const file = findPlugin(type, args.path);
   const command = opts.command ?? args.command;
+  // prevResult travels in the config's own version, as the runtime sent it.
+  const stdin = conf.prevResult ? { ...conf, prevResult: toWire(conf.prevResult, conf.cniVersion) } : conf;
   const { execa } = await import('execa');
   const r = await execa(file, [], {
     env: { ...(opts.env ?? process.env), CNI_COMMAND: command },
     extendEnv: false,
-    input: JSON.stringify(conf),
+    input: JSON.stringify(stdin),
     reject: false,
     stripFinalNewline: true,
   });
@@ -57,15 +60,15 @@ export async function delegate(conf: NetConf, args: CmdArgs, opts: DelegateOptio
       throw new CniError(parsed.code, parsed.msg, typeof parsed.details === 'string' ? parsed.details : undefined);
     }
     const why = r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
-    throw new CniError(ErrorCode.Internal, `plugin ${conf.type} ${why}`, (r.stderr || out).slice(0, 2000) || undefined);
+    throw new CniError(ErrorCode.Internal, `plugin ${type} ${why}`, (r.stderr || out).slice(0, 2000) || undefined);
   }
   if (command !== 'ADD') return undefined;
   let raw: unknown;
   try {
     raw = JSON.parse(out);
   } catch {
-    throw new CniError(ErrorCode.DecodingFailure, `plugin ${conf.type} printed a result that is not JSON`, out.slice(0, 2000));
+    throw new CniError(ErrorCode.DecodingFailure, `plugin ${type} printed a result that is not JSON`, out.slice(0, 2000));
   }
   const version = (raw as { cniVersion?: unknown }).cniVersion;
-  return fromWire(raw, typeof version === 'string' ? version : conf.cniVersion, `result of plugin ${conf.type}`);
+  return fromWire(raw, typeof version === 'string' ? version : conf.cniVersion, `result of plugin ${type}`);
 }

@@ -22,6 +22,8 @@ export const ErrorCode = {
   NamespaceNotFound: 103,
   /** The container network mode found no network to join. */
   NoNetwork: 104,
+  /** CHECK: the attachment no longer matches what ADD made. */
+  CheckFailed: 105,
   Internal: 999,
 } as const;
 

@@ -43,10 +43,10 @@ export const loopbackPlugin: Plugin = {
     try {
       await withRtnl(ns, async (rtnl) => {
         const lo = await requireLink(rtnl, 'lo');
-        if (!lo.up) throw new CniError(ErrorCode.Internal, `lo is down in ${args.netns}`);
+        if (!lo.up) throw new CniError(ErrorCode.CheckFailed, `lo is down in ${args.netns}`);
         const present = new Set((await listAddresses(rtnl, { link: 'lo' })).map((a) => a.cidr));
         for (const ip of conf.prevResult?.ips ?? []) {
-          if (!present.has(ip.address)) throw new CniError(ErrorCode.Internal, `lo in ${args.netns} lacks ${ip.address} from prevResult`);
+          if (!present.has(ip.address)) throw new CniError(ErrorCode.CheckFailed, `lo in ${args.netns} lacks ${ip.address} from prevResult`);
         }
       });
     } finally {

@@ -3,7 +3,7 @@
 export * from './addresses.js';
 export * from './bridge-port.js';
 export * from './errors.js';
-export { formatCidr, formatIp, formatMac, parseCidr, parseIp, parseMac, type Cidr, type Family, type Ip } from './ip.js';
+export { formatCidr, formatIp, formatMac, networkOf, parseCidr, parseIp, parseMac, type Cidr, type Family, type Ip } from './ip.js';
 export * from './links.js';
 export * from './netns.js';
 export * from './routes.js';

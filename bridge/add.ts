@@ -1,0 +1,148 @@
+// Bridge ADD, the story of one attachment: addresses from IPAM, the bridge, a veth pair whose
+// container end is created directly in the container under CNI_IFNAME, addresses and routes
+// inside, the gateway on the bridge, forwarding and firewall rules. Every change registers its
+// undo first, so any failure leaves nothing behind.
+import { checkpoint } from '../cni/checkpoint.js';
+import { CniError, ErrorCode } from '../cni/errors.js';
+import { Rollback } from '../cni/rollback.js';
+import type { CmdArgs } from '../cni/skel.js';
+import type { IPConfig, Result, Route } from '../cni/types.js';
+import {
+  createVeth,
+  deleteLink,
+  isNetlinkError,
+  originalNetNs,
+  requireLink,
+  Rtnl,
+  setBridgePort,
+  setLink,
+  waitForLinkUp,
+  type NetNs,
+} from '../netlink/index.js';
+import { openContainerNs } from '../plugins/shared/container-ns.js';
+import type { BridgeConf } from './config.js';
+import { configureContainer } from './container-side.js';
+import { setUpFirewall, tearDownFirewall } from './firewall.js';
+import { enableForwarding, ensureGatewayAddress, setUpBridge } from './host-side.js';
+import { ipamAllocate, ipamRelease } from './ipam.js';
+import { hostVethName } from './names.js';
+
+const CONTAINER_IF = 2; // index of the container interface in the result
+
+export async function bridgeAdd(args: CmdArgs, conf: BridgeConf): Promise<Result> {
+  if (conf.hairpinMode && conf.promiscMode) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge: "hairpinMode" and "promiscMode" cannot both be set');
+  }
+  if (conf.disableContainerInterface && conf.ipam) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge: "disableContainerInterface" leaves the interface down, so it cannot be combined with "ipam"');
+  }
+  const ns = openContainerNs(args);
+  const host = Rtnl.open(originalNetNs());
+  const inside = Rtnl.open(ns);
+  const rollback = new Rollback();
+  try {
+    return await attach(args, conf, ns, host, inside, rollback);
+  } catch (err) {
+    await rollback.run();
+    throw err;
+  } finally {
+    host.close();
+    inside.close();
+    ns.close();
+  }
+}
+
+async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, inside: Rtnl, rollback: Rollback): Promise<Result> {
+  // IPAM first: a duplicate ADD of a live attachment fails here, before anything is touched.
+  const ipam = conf.ipam ? await ipamAllocate(args, conf) : undefined;
+  if (ipam) rollback.add(`the IPAM reservation of ${args.containerId}`, () => ipamRelease(args, conf));
+  checkpoint('after-ipam');
+
+  const bridge = await setUpBridge(host, conf);
+  const hostVeth = hostVethName(args.containerId, args.ifname);
+  await createPair(host, ns, hostVeth, args.ifname, conf);
+  rollback.add(`veth ${hostVeth}`, () => deleteLink(host, hostVeth, { ignoreMissing: true }));
+  await setLink(host, hostVeth, { master: bridge.index });
+  if (conf.hairpinMode || conf.portIsolation) {
+    await setBridgePort(host, hostVeth, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
+  }
+  checkpoint('after-veth');
+
+  const ips: IPConfig[] = (ipam?.ips ?? []).map((ip) => ({ ...ip, interface: CONTAINER_IF }));
+  const routes = containerRoutes(ipam?.routes ?? [], ips, conf);
+  if (ips.length > 0) {
+    await configureContainer(inside, ns, { ifname: args.ifname, ips, routes, enableDad: conf.enabledad });
+  } else if (!conf.disableContainerInterface) {
+    await setLink(inside, args.ifname, { up: true });
+  }
+  checkpoint('after-container');
+
+  const families = new Set(ips.map((ip) => (ip.address.includes(':') ? 6 : 4) as 4 | 6));
+  if (conf.isGateway) {
+    for (const ip of ips) {
+      if (!ip.gateway) continue;
+      await ensureGatewayAddress(host, bridge, `${ip.gateway}/${ip.address.split('/')[1]}`, conf.forceAddress);
+    }
+    enableForwarding(families);
+  }
+  rollback.add(`the firewall rules of ${args.containerId}`, () => tearDownFirewall(args, conf));
+  await setUpFirewall(args, conf, ips);
+  checkpoint('after-firewall');
+
+  // The port forwards only once the container end is up too; report a usable attachment.
+  const hostLink = await waitForLinkUp(host, hostVeth);
+  const containerLink = await requireLink(inside, args.ifname);
+  const bridgeNow = await requireLink(host, bridge.index);
+  return {
+    cniVersion: '1.1.0',
+    interfaces: [
+      { name: bridgeNow.name, ...(bridgeNow.mac ? { mac: bridgeNow.mac } : {}) },
+      { name: hostLink.name, ...(hostLink.mac ? { mac: hostLink.mac } : {}) },
+      { name: containerLink.name, ...(containerLink.mac ? { mac: containerLink.mac } : {}), sandbox: args.netns },
+    ],
+    ips,
+    routes,
+    dns: hasDns(conf.dns) ? conf.dns! : (ipam?.dns ?? {}),
+  };
+}
+
+/**
+ * The veth pair, host end named from the attachment. A leftover pair of the same attachment (an
+ * ADD killed half-way and never DEL'd) is replaced; IPAM already refused a live duplicate.
+ */
+async function createPair(host: Rtnl, ns: NetNs, hostVeth: string, ifname: string, conf: BridgeConf): Promise<void> {
+  const make = () =>
+    createVeth(host, {
+      name: hostVeth,
+      up: true,
+      ...(conf.mtu ? { mtu: conf.mtu } : {}),
+      peer: { name: ifname, ns, ...(conf.mtu ? { mtu: conf.mtu } : {}), ...(conf.mac ? { mac: conf.mac } : {}) },
+    });
+  try {
+    await make();
+  } catch (err) {
+    if (!isNetlinkError(err, 'EEXIST')) throw err;
+    const stale = await requireLink(host, hostVeth).catch(() => null);
+    if (stale?.kind !== 'veth') {
+      throw new CniError(ErrorCode.InvalidEnvironment, `cannot create ${ifname} in ${ns.path}: an interface of that name already exists in the container`);
+    }
+    await deleteLink(host, hostVeth, { ignoreMissing: true });
+    await make();
+  }
+}
+
+/** IPAM's routes, plus a default route per family through its gateway when asked (not on internal networks). */
+function containerRoutes(fromIpam: Route[], ips: IPConfig[], conf: BridgeConf): Route[] {
+  const routes = [...fromIpam];
+  if (!conf.isDefaultGateway || conf.internal) return conf.internal ? routes.filter((r) => !r.dst.endsWith('/0')) : routes;
+  for (const ip of ips) {
+    if (!ip.gateway) continue;
+    const dst = ip.address.includes(':') ? '::/0' : '0.0.0.0/0';
+    if (!routes.some((r) => r.dst === dst)) routes.push({ dst, gw: ip.gateway });
+  }
+  return routes;
+}
+
+function hasDns(dns: BridgeConf['dns']): boolean {
+  return !!dns && Object.values(dns).some((v) => (Array.isArray(v) ? v.length > 0 : !!v));
+}

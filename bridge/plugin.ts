@@ -1,0 +1,23 @@
+// The bridge plugin: config parsing and the five commands.
+import type { Plugin } from '../cni/skel.js';
+import { bridgeAdd } from './add.js';
+import { bridgeCheck } from './check.js';
+import { parseBridgeConfig, type BridgeConf } from './config.js';
+import { bridgeDel } from './del.js';
+import { collectFirewall } from './firewall.js';
+import { ipamCollect, ipamReady } from './ipam.js';
+
+export const bridgePlugin: Plugin<BridgeConf> = {
+  knownArgs: ['IP', 'MAC'],
+  parseConfig: parseBridgeConfig,
+  add: bridgeAdd,
+  del: bridgeDel,
+  check: bridgeCheck,
+  async gc(args, conf) {
+    if (conf.ipam) await ipamCollect(args, conf);
+    await collectFirewall(args, conf);
+  },
+  async status(args, conf) {
+    if (conf.ipam) await ipamReady(args, conf);
+  },
+};
