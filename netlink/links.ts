@@ -12,6 +12,7 @@ const IFLA = {
   IFNAME: 3,
   MTU: 4,
   LINK: 5,
+  TXQLEN: 13,
   MASTER: 10,
   OPERSTATE: 16,
   LINKINFO: 18,
@@ -25,6 +26,7 @@ const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
 const IFF_UP = 0x1;
 const IFF_PROMISC = 0x100;
+const IFF_ALLMULTI = 0x200;
 const IFF_LOWER_UP = 0x10000;
 
 /** RFC 2863 operational states (IF_OPER_*), as iproute2 prints them. */
@@ -48,6 +50,10 @@ export interface Link {
   operstate: OperState;
   /** Promiscuous mode as set by the user (not a bridge port's own promiscuity). */
   promisc: boolean;
+  /** Receives all multicast (IFF_ALLMULTI). */
+  allmulti: boolean;
+  /** Transmit queue length. */
+  txQLen: number;
   /** Index of the master device (the bridge of a port). */
   master: number | undefined;
   /** IFLA_LINK: a veth's peer (usually in another namespace), a vlan's parent. */
@@ -93,6 +99,8 @@ function parseLink(data: Buffer): Link {
     lowerUp: (msg.flags & IFF_LOWER_UP) !== 0,
     operstate: OPER_STATES[a.get(IFLA.OPERSTATE)?.[0] ?? 0] ?? 'unknown',
     promisc: (msg.flags & IFF_PROMISC) !== 0,
+    allmulti: (msg.flags & IFF_ALLMULTI) !== 0,
+    txQLen: attrU32(a, IFLA.TXQLEN) ?? 0,
     master: master || undefined,
     parentIndex: parent && parent !== msg.index ? parent : undefined,
   };
@@ -234,6 +242,8 @@ export interface LinkChanges {
   mtu?: number;
   mac?: string;
   promisc?: boolean;
+  allmulti?: boolean;
+  txQLen?: number;
   /** Enslave to this bridge (by name or index), or null to release from its master. */
   master?: LinkRef | null;
 }
@@ -245,6 +255,8 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
     c.mtu !== undefined && `mtu ${c.mtu}`,
     c.mac !== undefined && `mac ${c.mac}`,
     c.promisc !== undefined && `promisc ${c.promisc ? 'on' : 'off'}`,
+    c.allmulti !== undefined && `allmulticast ${c.allmulti ? 'on' : 'off'}`,
+    c.txQLen !== undefined && `txqueuelen ${c.txQLen}`,
     c.up !== undefined && (c.up ? 'up' : 'down'),
   ].filter(Boolean);
   const op = [`set link ${linkLabel(ref)}`, ...what].join(' ');
@@ -259,12 +271,17 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
     change |= IFF_PROMISC;
     if (c.promisc) flags |= IFF_PROMISC;
   }
+  if (c.allmulti !== undefined) {
+    change |= IFF_ALLMULTI;
+    if (c.allmulti) flags |= IFF_ALLMULTI;
+  }
   const { header, attrs } = select(ref, { flags, change });
   await rtnl.request(op, RTM.SETLINK, [
     header,
     encodeAttrs([
       ...attrs,
       c.mtu !== undefined && [IFLA.MTU, u32(c.mtu)],
+      c.txQLen !== undefined && [IFLA.TXQLEN, u32(c.txQLen)],
       c.mac !== undefined && [IFLA.ADDRESS, parseMac(c.mac)],
       master !== undefined && [IFLA.MASTER, u32(master)],
     ]),
