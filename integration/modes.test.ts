@@ -19,7 +19,8 @@ async function networked(sb: Sandbox): Promise<Container> {
 test('host: ADD reports the host namespace and changes nothing; ports are discarded with a warning', async (t) => {
   const sb = await Sandbox.create(t);
   await networked(sb);
-  const before = (await sb.exec('ip', ['-o', 'addr'])).stdout;
+  const globalAddrs = async () => (await sb.exec('ip', ['-o', 'addr', 'show', 'scope', 'global'])).stdout;
+  const before = await globalAddrs();
   const add = await sb.plugin('host', {
     command: 'ADD',
     config: conf('host', { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } }),
@@ -30,7 +31,7 @@ test('host: ADD reports the host namespace and changes nothing; ports are discar
   t.deepEqual(add.json.interfaces.map((i: any) => i.name), ['vh0']);
   t.deepEqual(add.json.ips.map((i: any) => i.address), ['10.77.0.1/24']);
   t.regex(add.stderr, /Published ports are discarded when using host network mode/);
-  t.is((await sb.exec('ip', ['-o', 'addr'])).stdout, before);
+  t.is(await globalAddrs(), before);
   t.is((await sb.plugin('host', { command: 'CHECK', config: conf('host'), containerId: 'h1', netns: sb.hostPath })).exitCode, 0);
   t.is((await sb.plugin('host', { command: 'DEL', config: conf('host'), containerId: 'h1', netns: sb.hostPath })).exitCode, 0);
 });

@@ -11,9 +11,12 @@ ava.all?.pipe(process.stdout);
 const out = await ava;
 const after = await rootSnapshot();
 
+// ava's summary omits the passed count when something failed: count its per-test marks instead.
+const lines = (out.all ?? '').split('\n');
+const marks = (re: RegExp) => lines.filter((l) => re.test(l)).length;
 const count = (re: RegExp) => Number(re.exec(out.all ?? '')?.[1] ?? 0);
-const passed = count(/^\s*(\d+) tests? passed/m);
-let failed = count(/^\s*(\d+) tests? failed/m) + count(/^\s*(\d+) uncaught exceptions?/m) + count(/^\s*(\d+) unhandled rejections?/m);
+const passed = marks(/^\s*✔/);
+let failed = Math.max(count(/^\s*(\d+) tests? failed/m), marks(/^\s*✘ \[fail\]/)) + count(/^\s*(\d+) uncaught exceptions?/m) + count(/^\s*(\d+) unhandled rejections?/m);
 const skipped = count(/^\s*(\d+) tests? skipped/m);
 
 const problems: string[] = [];
