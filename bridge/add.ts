@@ -25,7 +25,7 @@ import { configureContainer } from './container-side.js';
 import { setUpFirewall, tearDownFirewall } from './firewall.js';
 import { enableForwarding, ensureGatewayAddress, setUpBridge } from './host-side.js';
 import { ipamAllocate, ipamRelease } from './ipam.js';
-import { hostVethName } from './names.js';
+import { attachmentAlias, hostVethName } from './names.js';
 
 const CONTAINER_IF = 2; // index of the container interface in the result
 
@@ -62,7 +62,7 @@ async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, in
   const hostVeth = hostVethName(args.containerId, args.ifname);
   await createPair(host, ns, hostVeth, args.ifname, conf);
   rollback.add(`veth ${hostVeth}`, () => deleteLink(host, hostVeth, { ignoreMissing: true }));
-  await setLink(host, hostVeth, { master: bridge.index });
+  await setLink(host, hostVeth, { master: bridge.index, alias: attachmentAlias(conf.name, args.containerId, args.ifname) });
   if (conf.hairpinMode || conf.portIsolation) {
     await setBridgePort(host, hostVeth, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
   }

@@ -29,3 +29,17 @@ export function bridgeMac(bridge: string): string {
   const bytes = [0x02, (a >>> 24) & 0xff, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff, b & 0xff];
   return bytes.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
+
+/**
+ * The label ctnet puts on a host veth (its ifalias): the network and attachment it belongs to.
+ * GC finds the veths of attachments that are gone by it, even when an ADD died before reporting.
+ */
+export function attachmentAlias(network: string, containerId: string, ifname: string): string {
+  return `ctnet:${network}:${containerId}:${ifname}`;
+}
+
+/** The attachment a host veth belongs to, or undefined for a veth ctnet's bridge did not make. */
+export function parseAttachmentAlias(alias: string | undefined): { network: string; containerId: string; ifname: string } | undefined {
+  const m = /^ctnet:([^:]+):([^:]+):([^:]+)$/.exec(alias ?? '');
+  return m ? { network: m[1]!, containerId: m[2]!, ifname: m[3]! } : undefined;
+}

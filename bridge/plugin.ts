@@ -4,8 +4,8 @@ import { bridgeAdd } from './add.js';
 import { bridgeCheck } from './check.js';
 import { parseBridgeConfig, type BridgeConf } from './config.js';
 import { bridgeDel } from './del.js';
-import { collectFirewall } from './firewall.js';
-import { ipamCollect, ipamReady } from './ipam.js';
+import { bridgeGc } from './gc.js';
+import { ipamReady } from './ipam.js';
 
 export const bridgePlugin: Plugin<BridgeConf> = {
   knownArgs: ['IP', 'MAC'],
@@ -13,10 +13,7 @@ export const bridgePlugin: Plugin<BridgeConf> = {
   add: bridgeAdd,
   del: bridgeDel,
   check: bridgeCheck,
-  async gc(args, conf) {
-    if (conf.ipam) await ipamCollect(args, conf);
-    await collectFirewall(args, conf);
-  },
+  gc: bridgeGc,
   async status(args, conf) {
     if (conf.ipam) await ipamReady(args, conf);
   },

@@ -14,8 +14,11 @@ export const ctnetBin = join(repoRoot, 'bin', 'ctnet');
 /** Debian's containernetworking-plugins: the reference Go plugins, used as an oracle. */
 export const referenceCniBin = '/usr/lib/cni';
 
-/** Every sandbox namespace starts with this; the guard looks for leftovers by it. */
-export const SANDBOX_PREFIX = 'ctnet-t-';
+/**
+ * Every sandbox namespace starts with this; the guard looks for leftovers by it. The test wrapper
+ * tags its run, so concurrent runs on one machine never mistake each other's namespaces for leftovers.
+ */
+export const SANDBOX_PREFIX = `ctnet-t-${process.env.CTNET_TEST_RUN ? `${process.env.CTNET_TEST_RUN}-` : ''}`;
 const shortId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 8);
 
 export interface PluginRun {

@@ -13,6 +13,7 @@ const IFLA = {
   MTU: 4,
   LINK: 5,
   TXQLEN: 13,
+  IFALIAS: 20,
   MASTER: 10,
   OPERSTATE: 16,
   LINKINFO: 18,
@@ -54,6 +55,8 @@ export interface Link {
   allmulti: boolean;
   /** Transmit queue length. */
   txQLen: number;
+  /** IFLA_IFALIAS: a free-text label (ctnet records an attachment's identity here). */
+  alias: string | undefined;
   /** Index of the master device (the bridge of a port). */
   master: number | undefined;
   /** IFLA_LINK: a veth's peer (usually in another namespace), a vlan's parent. */
@@ -101,6 +104,7 @@ function parseLink(data: Buffer): Link {
     promisc: (msg.flags & IFF_PROMISC) !== 0,
     allmulti: (msg.flags & IFF_ALLMULTI) !== 0,
     txQLen: attrU32(a, IFLA.TXQLEN) ?? 0,
+    alias: a.get(IFLA.IFALIAS)?.length ? readStr(a.get(IFLA.IFALIAS)!) : undefined,
     master: master || undefined,
     parentIndex: parent && parent !== msg.index ? parent : undefined,
   };
@@ -244,6 +248,8 @@ export interface LinkChanges {
   promisc?: boolean;
   allmulti?: boolean;
   txQLen?: number;
+  /** Up to 255 bytes of label; '' clears it. */
+  alias?: string;
   /** Enslave to this bridge (by name or index), or null to release from its master. */
   master?: LinkRef | null;
 }
@@ -257,6 +263,7 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
     c.promisc !== undefined && `promisc ${c.promisc ? 'on' : 'off'}`,
     c.allmulti !== undefined && `allmulticast ${c.allmulti ? 'on' : 'off'}`,
     c.txQLen !== undefined && `txqueuelen ${c.txQLen}`,
+    c.alias !== undefined && `alias ${JSON.stringify(c.alias)}`,
     c.up !== undefined && (c.up ? 'up' : 'down'),
   ].filter(Boolean);
   const op = [`set link ${linkLabel(ref)}`, ...what].join(' ');
@@ -282,6 +289,8 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
       ...attrs,
       c.mtu !== undefined && [IFLA.MTU, u32(c.mtu)],
       c.txQLen !== undefined && [IFLA.TXQLEN, u32(c.txQLen)],
+      // Without a NUL, as iproute2 sends it (the kernel stores the bytes as given).
+      c.alias !== undefined && [IFLA.IFALIAS, Buffer.from(c.alias)],
       c.mac !== undefined && [IFLA.ADDRESS, parseMac(c.mac)],
       master !== undefined && [IFLA.MASTER, u32(master)],
     ]),

@@ -3,7 +3,10 @@
 // "N passed, N failed, N skipped".
 import { execa } from 'execa';
 import { isDeepStrictEqual } from 'node:util';
-import { leftoverNamespaces, rootSnapshot } from '../integration/root-guard.js';
+
+// Set before the sandbox module computes its prefix (ava workers inherit it).
+process.env.CTNET_TEST_RUN ??= Math.random().toString(36).slice(2, 7);
+const { leftoverNamespaces, rootSnapshot } = await import('../integration/root-guard.js');
 
 const before = await rootSnapshot();
 const ava = execa('npx', ['ava', ...process.argv.slice(2)], { reject: false, all: true, stdin: 'ignore' });
