@@ -24,7 +24,7 @@ import type { BridgeConf } from './config.js';
 import { configureContainer } from './container-side.js';
 import { setUpFirewall, tearDownFirewall } from './firewall.js';
 import { enableForwarding, ensureGatewayAddress, setUpBridge } from './host-side.js';
-import { ipamAllocate, ipamRelease } from './ipam.js';
+import { ipamAllocate, runIpam } from './ipam.js';
 import { attachmentAlias, hostVethName } from './names.js';
 
 const CONTAINER_IF = 2; // index of the container interface in the result
@@ -55,7 +55,7 @@ export async function bridgeAdd(args: CmdArgs, conf: BridgeConf): Promise<Result
 async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, inside: Rtnl, rollback: Rollback): Promise<Result> {
   // IPAM first: a duplicate ADD of a live attachment fails here, before anything is touched.
   const ipam = conf.ipam ? await ipamAllocate(args, conf) : undefined;
-  if (ipam) rollback.add(`the IPAM reservation of ${args.containerId}`, () => ipamRelease(args, conf));
+  if (ipam) rollback.add(`the IPAM reservation of ${args.containerId}`, () => runIpam('DEL', args, conf));
   checkpoint('after-ipam');
 
   const bridge = await setUpBridge(host, conf);

@@ -6,7 +6,7 @@ import type { CmdArgs } from '../cni/skel.js';
 import { formatIp, getLink, listAddresses, listRoutes, MAIN_TABLE, originalNetNs, parseCidr, withRtnl } from '../netlink/index.js';
 import { openContainerNs } from '../plugins/shared/container-ns.js';
 import type { BridgeConf } from './config.js';
-import { ipamVerify } from './ipam.js';
+import { runIpam } from './ipam.js';
 import { hostVethName } from './names.js';
 
 const fail = (msg: string) => new CniError(ErrorCode.CheckFailed, msg);
@@ -14,7 +14,7 @@ const fail = (msg: string) => new CniError(ErrorCode.CheckFailed, msg);
 export async function bridgeCheck(args: CmdArgs, conf: BridgeConf): Promise<void> {
   const prev = conf.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge CHECK needs the prevResult of the ADD');
-  if (conf.ipam) await ipamVerify(args, conf);
+  if (conf.ipam) await runIpam('CHECK', args, conf);
 
   const hostVeth = hostVethName(args.containerId, args.ifname);
   const vethIndex = await withRtnl(originalNetNs(), async (rtnl) => {

@@ -6,12 +6,12 @@ import { deleteLink, getLink, originalNetNs, withRtnl } from '../netlink/index.j
 import { openContainerNsForDel } from '../plugins/shared/container-ns.js';
 import type { BridgeConf } from './config.js';
 import { tearDownFirewall } from './firewall.js';
-import { ipamRelease } from './ipam.js';
+import { runIpam } from './ipam.js';
 import { hostVethName } from './names.js';
 
 export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> {
   // Addresses first: they must be released even if nothing else can be cleaned.
-  if (conf.ipam) await ipamRelease(args, conf);
+  if (conf.ipam) await runIpam('DEL', args, conf);
   await tearDownFirewall(args, conf);
 
   const ns = openContainerNsForDel(args);

@@ -7,7 +7,7 @@ import type { Attachment } from '../cni/types.js';
 import { deleteLink, listLinks, originalNetNs, withRtnl } from '../netlink/index.js';
 import type { BridgeConf } from './config.js';
 import { collectFirewall } from './firewall.js';
-import { ipamCollect } from './ipam.js';
+import { runIpam } from './ipam.js';
 import { parseAttachmentAlias } from './names.js';
 
 /** The runtime's valid attachments (the 1.1 key, or the legacy one); undefined when it sent none. */
@@ -22,7 +22,7 @@ export function validAttachments(conf: BridgeConf): Attachment[] | undefined {
 
 export async function bridgeGc(args: CmdArgs, conf: BridgeConf): Promise<void> {
   const valid = validAttachments(conf);
-  if (conf.ipam) await ipamCollect(args, conf);
+  if (conf.ipam) await runIpam('GC', args, conf);
   // Without a list the runtime said nothing about what is in use: touch nothing.
   if (!valid) return;
   const keep = new Set(valid.map((a) => `${a.containerID}/${a.ifname}`));

@@ -5,7 +5,7 @@ import { bridgeCheck } from './check.js';
 import { parseBridgeConfig, type BridgeConf } from './config.js';
 import { bridgeDel } from './del.js';
 import { bridgeGc } from './gc.js';
-import { ipamReady } from './ipam.js';
+import { runIpam } from './ipam.js';
 
 export const bridgePlugin: Plugin<BridgeConf> = {
   knownArgs: ['IP', 'MAC'],
@@ -15,6 +15,6 @@ export const bridgePlugin: Plugin<BridgeConf> = {
   check: bridgeCheck,
   gc: bridgeGc,
   async status(args, conf) {
-    if (conf.ipam) await ipamReady(args, conf);
+    if (conf.ipam) await runIpam('STATUS', args, conf);
   },
 };

@@ -3,7 +3,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { type TakenAddresses, allocate, assignRequested, findFree, roundRobin } from './allocator.js';
-import { type IpAddr, formatAddr, lastOf, networkOf, parseAddr } from './ip.js';
+import { type IpAddr, formatAddr, lastOf, networkOf, parseAddr } from '../ip/address.js';
 import type { Owner } from './owner.js';
 import { type RangeSet, isAssignable } from './range.js';
 import { rangeSetsOf } from './testing.js';

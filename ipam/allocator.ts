@@ -1,7 +1,7 @@
 // Address selection, pure: given the range sets, who holds what and the round-robin cursor, decide
 // which address an attachment gets. The store (store.ts) supplies the view and records the outcome.
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { type IpAddr, formatAddr } from './ip.js';
+import { type IpAddr, formatAddr } from '../ip/address.js';
 import { type Owner, formatOwner } from './owner.js';
 import { type Range, type RangeSet, formatRangeSet, inRange, isAssignable, rangeFor, unassignableReason } from './range.js';
 

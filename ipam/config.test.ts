@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { loadIpamConfig, requestedAddresses } from './config.js';
-import { formatAddr } from './ip.js';
+import { formatAddr } from '../ip/address.js';
 import { formatRange, gatewayText } from './range.js';
 import { netConf } from './testing.js';
 

@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { NetConf, Route } from '../cni/types.js';
 import { validateNetworkName } from '../cni/validate.js';
-import { type Cidr, type IpAddr, familyBits, familyName, formatAddr, formatCidr, lastOf, networkOf, parseAddr, parseCidr } from './ip.js';
+import { type Cidr, type IpAddr, familyBits, familyName, formatAddr, formatCidr, lastOf, networkOf, parseAddr, parseCidr } from '../ip/address.js';
 import { type Range, type RangeSet, addressText, formatRange, isAssignable } from './range.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';

@@ -6,7 +6,7 @@ import type { CmdArgs } from '../cni/skel.js';
 import type { DNS, NetConf, Result } from '../cni/types.js';
 import { type Allocation, allocate, assignRequested, findFree } from './allocator.js';
 import { type IpamConfig, loadIpamConfig, requestedAddresses } from './config.js';
-import { formatAddr, parseCidr } from './ip.js';
+import { formatAddr, parseCidr } from '../ip/address.js';
 import { type Owner, formatOwner, isAttachment, isLegacyOf, reservationsOf } from './owner.js';
 import { formatRangeSet, gatewayText, rangeFor } from './range.js';
 import { readResolvConf } from './resolv.js';

@@ -1,7 +1,7 @@
 // Validated address ranges. A range set is the list of ranges one attachment gets exactly one address
 // from (e.g. two IPv4 subnets of the same network); a network has one range set per address it hands
 // out (dual stack: one IPv4 set and one IPv6 set).
-import { type Cidr, type Family, type IpAddr, formatAddr, formatCidr, lastOf, networkOf } from './ip.js';
+import { type Cidr, type Family, type IpAddr, formatAddr, formatCidr, lastOf, networkOf } from '../ip/address.js';
 
 export interface Range {
   family: Family;

@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { formatAddr, parseAddr } from './ip.js';
+import { formatAddr, parseAddr } from '../ip/address.js';
 import { withStore } from './store.js';
 import { tempDir } from './testing.js';
 

@@ -9,7 +9,7 @@
 import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { type IpAddr, formatAddr, parseAddr } from './ip.js';
+import { type IpAddr, formatAddr, parseAddr } from '../ip/address.js';
 import { acquireLock, lockTimeoutMs } from './lock.js';
 import { type Owner, parseOwner, serializeOwner } from './owner.js';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { Address6 } from 'ip-address';
-import { formatAddr, lastOf, networkOf, parseAddr, parseCidr } from './ip.js';
+import { formatAddr, lastOf, networkOf, parseAddr, parseCidr } from './address.js';
 
 test('IPv4 parses strictly and prints as a dotted quad', (t) => {
   t.deepEqual(parseAddr('10.1.2.3'), { family: 4, value: 0x0a010203n });
