@@ -3,7 +3,7 @@
 // sh launcher with absolute paths, so a runtime can use bin/cni as its CNI_PATH, or copy the
 // launchers elsewhere, and they still find this checkout's node and bundles.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +26,9 @@ await build({
   target: 'node20',
   format: 'cjs',
   // netlink loads its native binding relative to its own package: keep it in node_modules.
-  external: ['netlink', 'netlink/*'],
+  // execa (with its dependencies ~290 KB, ~40 ms of every start) is only needed on paths that run
+  // another program: it stays in node_modules and is loaded by dynamic import() when used.
+  external: ['netlink', 'netlink/*', 'execa'],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
@@ -35,6 +37,14 @@ await build({
   define: { 'import.meta.url': '__ctnet_import_meta_url' },
   banner: { js: 'var __ctnet_import_meta_url=require("url").pathToFileURL(__filename).href;' },
 });
+
+// execa is ESM-only: a CommonJS bundle can import() it but not require() it (Node 20).
+for (const name of Object.keys(entries)) {
+  const text = readFileSync(join(root, 'dist', `${name}.cjs`), 'utf8');
+  if (/require\(["']execa["']\)/.test(text)) {
+    throw new Error(`${name}: execa must be loaded with "await import('execa')" (a static import becomes require(), which fails for ESM-only execa)`);
+  }
+}
 
 // A plugin never speaks TLS: clearing NODE_EXTRA_CA_CERTS saves ~40 ms of CA parsing per start.
 const launcher = (bundle) =>
