@@ -5,6 +5,8 @@
 import type { ExecutionContext } from 'ava';
 import { execa, type ResultPromise } from 'execa';
 import { customAlphabet } from 'nanoid';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,12 +55,18 @@ export interface Container {
 export class Sandbox {
   readonly name: string;
   readonly hostPath: string;
+  /**
+   * The host's ctnet state (firewall records, port reservations): it describes this namespace's
+   * kernel state, so each sandbox has its own, as each machine has its /run/cni/ctnet.
+   */
+  readonly stateDir: string;
   private readonly namespaces: string[] = [];
   private readonly processes: ResultPromise[] = [];
 
   private constructor(readonly id: string) {
     this.name = `${SANDBOX_PREFIX}${id}`;
     this.hostPath = `/run/netns/${this.name}`;
+    this.stateDir = mkdtempSync(join(tmpdir(), `${this.name}-`));
   }
 
   /** Creates the host namespace (lo up) and registers its removal on t.teardown. */
@@ -144,6 +152,7 @@ export class Sandbox {
       CNI_IFNAME: run.ifname ?? (run.command === 'VERSION' ? undefined : 'eth0'),
       CNI_ARGS: run.cniArgs,
       CNI_PATH: run.cniPath ?? binDir,
+      CTNET_NAT_DATA_DIR: this.stateDir,
       ...run.env,
     };
     const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -164,7 +173,7 @@ export class Sandbox {
     return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, json };
   }
 
-  /** Ends started processes, then deletes every namespace made here (container ones first). */
+  /** Ends started processes, then deletes every namespace made here (container ones first) and the state dir. */
   async destroy(): Promise<void> {
     for (const p of this.processes) {
       if (p.pid !== undefined && p.exitCode === null) {
@@ -179,5 +188,6 @@ export class Sandbox {
     for (const name of [...this.namespaces].reverse()) {
       await execa('ip', ['netns', 'delete', name], { reject: false });
     }
+    rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
