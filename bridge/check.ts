@@ -1,11 +1,12 @@
 // Bridge CHECK: the attachment still matches its prevResult: IPAM holds the addresses, the bridge
 // and the host veth exist and are joined, the container interface is the veth's peer with the
-// recorded MAC, and its addresses and routes are in place.
+// recorded MAC, its addresses and routes are in place, and so are its firewall rules.
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { CmdArgs } from '../cni/skel.js';
 import { formatIp, getLink, listAddresses, listRoutes, MAIN_TABLE, originalNetNs, parseCidr, withRtnl } from '../netlink/index.js';
 import { openContainerNs } from '../plugins/shared/container-ns.js';
 import type { BridgeConf } from './config.js';
+import { checkFirewall } from './firewall.js';
 import { runIpam } from './ipam.js';
 import { hostVethName } from './names.js';
 
@@ -48,4 +49,5 @@ export async function bridgeCheck(args: CmdArgs, conf: BridgeConf): Promise<void
   } finally {
     ns.close();
   }
+  await checkFirewall(args, conf, prev.ips ?? []);
 }

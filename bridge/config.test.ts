@@ -57,8 +57,8 @@ test('MAC comes from runtimeConfig, then args.cni, then CNI_ARGS', (t) => {
 test('port mappings are validated and normalized', (t) => {
   const c = parseBridgeConfig(conf({ runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'TCP' }, { hostPort: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' }] } }), args());
   t.deepEqual(c.portMappings, [
-    { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
-    { hostPort: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' },
+    { hostPort: 8080, hostPortEnd: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' },
+    { hostPort: 53, hostPortEnd: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' },
   ]);
   for (const bad of [{ hostPort: 0, containerPort: 80 }, { hostPort: 80, containerPort: 70000 }, { hostPort: 80, containerPort: 80, protocol: 'icmp' }, { hostPort: 80, containerPort: 80, hostIP: 'localhost' }]) {
     t.is(code(t, () => parseBridgeConfig(conf({ runtimeConfig: { portMappings: [bad] } }), args())), ErrorCode.InvalidNetworkConfig, JSON.stringify(bad));

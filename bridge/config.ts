@@ -1,12 +1,12 @@
 // The bridge plugin's config: the reference bridge plugin's keys with the same meaning and
 // defaults (so reference configs work unchanged), plus ctnet's Docker-network options.
-import { isIP } from 'node:net';
 import * as v from 'valibot';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { parseConfigWith, refuseUnsupported } from '../cni/schema.js';
 import type { CmdArgs } from '../cni/skel.js';
-import type { NetConf, PortMapping } from '../cni/types.js';
+import type { NetConf } from '../cni/types.js';
 import { validateInterfaceName } from '../cni/validate.js';
+import { normalizeMapping, type PortMapping } from '../nat/index.js';
 
 const MAC = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
@@ -33,6 +33,8 @@ const schema = v.looseObject({
   internal: flag,
   /** Default host address for published ports without hostIP (Docker's host_binding_ipv4). */
   hostBindingIP: v.optional(v.pipe(v.string(), v.ip('must be an IP address'))),
+  /** Where the firewall records and host-port reservations live (default $CTNET_NAT_DATA_DIR, else /run/cni/ctnet). */
+  firewallDataDir: v.optional(v.pipe(v.string('must be a string'), v.nonEmpty('must not be empty'))),
 });
 
 /** Reference keys whose behaviour ctnet does not implement. */
@@ -42,6 +44,7 @@ export type BridgeConf = NetConf &
   v.InferOutput<typeof schema> & {
     /** The MAC requested for the container interface, if any. */
     mac?: string;
+    /** runtimeConfig.portMappings (the portMappings capability), validated. */
     portMappings: PortMapping[];
   };
 
@@ -54,7 +57,9 @@ export function parseBridgeConfig(raw: NetConf, args: CmdArgs): BridgeConf {
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge: "vlan" cannot be combined with "isGateway" (the gateway address would sit on the untagged bridge)');
   }
   conf.mac = pickMac(raw, args);
-  conf.portMappings = (raw.runtimeConfig?.portMappings ?? []).map((m, i) => checkMapping(m, i));
+  const mappings = raw.runtimeConfig?.portMappings ?? [];
+  if (!Array.isArray(mappings)) throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge: runtimeConfig.portMappings must be a list');
+  conf.portMappings = mappings.map((m, i) => normalizeMapping(m, `bridge: runtimeConfig.portMappings[${i}]`));
   if (conf.internal && conf.portMappings.length > 0) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge: ports cannot be published on an internal network');
   }
@@ -79,19 +84,4 @@ function pickMac(raw: NetConf, args: CmdArgs): string | undefined {
     return value.toLowerCase();
   }
   return undefined;
-}
-
-function checkMapping(m: unknown, i: number): PortMapping {
-  const bad = (why: string) => new CniError(ErrorCode.InvalidNetworkConfig, `bridge: runtimeConfig.portMappings[${i}] ${why}`);
-  if (!m || typeof m !== 'object') throw bad('is not an object');
-  const { hostPort, containerPort, protocol, hostIP } = m as Record<string, unknown>;
-  const port = (p: unknown) => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65535;
-  if (!port(hostPort)) throw bad(`has an invalid hostPort ${JSON.stringify(hostPort)} (1-65535)`);
-  if (!port(containerPort)) throw bad(`has an invalid containerPort ${JSON.stringify(containerPort)} (1-65535)`);
-  const proto = typeof protocol === 'string' && protocol !== '' ? protocol.toLowerCase() : 'tcp';
-  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw bad(`has an unsupported protocol ${JSON.stringify(protocol)} (tcp, udp or sctp)`);
-  if (hostIP !== undefined && hostIP !== '' && (typeof hostIP !== 'string' || isIP(hostIP) === 0)) {
-    throw bad(`has an invalid hostIP ${JSON.stringify(hostIP)}`);
-  }
-  return { hostPort: hostPort as number, containerPort: containerPort as number, protocol: proto, ...(hostIP ? { hostIP: hostIP as string } : {}) };
 }

@@ -1,15 +1,52 @@
-// The bridge's firewall needs (masquerade, published ports, isolation), expressed through nat/.
-import { CniError, ErrorCode } from '../cni/errors.js';
+// The bridge's firewall needs, expressed through nat/: masquerade of the subnet (ipMasq), ports
+// published by the bridge itself (when its config declares the portMappings capability), Docker's
+// icc=false and --internal, and FORWARD accepts so a DROP policy (as Docker sets) does not cut the
+// containers off. Rules are recorded per attachment, so DEL and GC need no prevResult.
 import type { CmdArgs } from '../cni/skel.js';
 import type { IPConfig } from '../cni/types.js';
+import { firewallBackend, type ContainerSpec } from '../nat/index.js';
 import type { BridgeConf } from './config.js';
+
+/** The owner tag of the bridge's rules: a chained portmap or firewall plugin keeps its own. */
+export const BRIDGE_OWNER = 'bridge';
 
 const wantsRules = (conf: BridgeConf) => conf.ipMasq || conf.portMappings.length > 0 || !conf.icc || conf.internal;
 
-export async function setUpFirewall(_args: CmdArgs, conf: BridgeConf, _ips: IPConfig[]): Promise<void> {
-  if (!wantsRules(conf)) return;
-  throw new CniError(ErrorCode.UnsupportedField, 'bridge: ipMasq, port mappings, icc and internal need the nat/ layer, which is not wired in yet');
+const backend = (conf: BridgeConf) =>
+  firewallBackend({ ...(conf.firewallDataDir ? { dataDir: conf.firewallDataDir } : {}), log: (m) => process.stderr.write(`bridge: ${m}\n`) });
+
+function containerSpec(args: CmdArgs, conf: BridgeConf, ips: readonly IPConfig[]): ContainerSpec {
+  return {
+    network: conf.name,
+    containerId: args.containerId,
+    ifname: args.ifname,
+    owner: BRIDGE_OWNER,
+    bridge: conf.bridge,
+    ips: ips.map((ip) => ip.address),
+    portMappings: conf.portMappings.map((m) => ({ ...m, hostIP: m.hostIP || conf.hostBindingIP || '' })),
+    masquerade: conf.ipMasq && !conf.internal,
+    forward: 'all',
+    icc: conf.icc,
+    internal: conf.internal,
+  };
 }
 
-export async function tearDownFirewall(_args: CmdArgs, _conf: BridgeConf): Promise<void> {}
-export async function collectFirewall(_args: CmdArgs, _conf: BridgeConf): Promise<void> {}
+export async function setUpFirewall(args: CmdArgs, conf: BridgeConf, ips: readonly IPConfig[]): Promise<void> {
+  if (!wantsRules(conf) || ips.length === 0) return;
+  await backend(conf).setupContainer(containerSpec(args, conf, ips));
+}
+
+/** From the record: nothing recorded (no rules were wanted, or DEL ran before) is nothing to do. */
+export async function tearDownFirewall(args: CmdArgs, conf: BridgeConf): Promise<void> {
+  await backend(conf).teardownContainer({ network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: BRIDGE_OWNER });
+}
+
+export async function checkFirewall(args: CmdArgs, conf: BridgeConf, ips: readonly IPConfig[]): Promise<void> {
+  if (!wantsRules(conf) || ips.length === 0) return;
+  await backend(conf).checkContainer(containerSpec(args, conf, ips));
+}
+
+/** Removes the rules of attachments the runtime no longer knows (and of killed ADDs, by their tags). */
+export async function collectFirewall(conf: BridgeConf, valid: ReadonlyArray<{ containerID: string; ifname: string }>): Promise<void> {
+  await backend(conf).gc(conf.name, valid, { owner: BRIDGE_OWNER });
+}

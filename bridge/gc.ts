@@ -1,24 +1,13 @@
 // Bridge GC: release what belongs to attachments the runtime no longer knows. Addresses go through
 // IPAM, firewall rules by their tags, and host veths by the attachment recorded in their ifalias,
 // which also catches the veth of an ADD killed before it could report a result.
-import { CniError, ErrorCode } from '../cni/errors.js';
+import { validAttachments } from '../cni/gc.js';
 import type { CmdArgs } from '../cni/skel.js';
-import type { Attachment } from '../cni/types.js';
 import { deleteLink, listLinks, originalNetNs, withRtnl } from '../netlink/index.js';
 import type { BridgeConf } from './config.js';
 import { collectFirewall } from './firewall.js';
 import { runIpam } from './ipam.js';
 import { parseAttachmentAlias } from './names.js';
-
-/** The runtime's valid attachments (the 1.1 key, or the legacy one); undefined when it sent none. */
-export function validAttachments(conf: BridgeConf): Attachment[] | undefined {
-  const raw = conf.runtimeConfig?.['cni.dev/valid-attachments'] ?? conf.runtimeConfig?.['cni.dev/attachments'];
-  if (raw === undefined) return undefined;
-  if (!Array.isArray(raw) || !raw.every((a) => a && typeof a.containerID === 'string' && typeof a.ifname === 'string')) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, 'runtimeConfig["cni.dev/valid-attachments"] must be a list of {"containerID", "ifname"}');
-  }
-  return raw;
-}
 
 export async function bridgeGc(args: CmdArgs, conf: BridgeConf): Promise<void> {
   const valid = validAttachments(conf);
@@ -33,5 +22,5 @@ export async function bridgeGc(args: CmdArgs, conf: BridgeConf): Promise<void> {
       if (!keep.has(`${owner.containerId}/${owner.ifname}`)) await deleteLink(rtnl, link.index, { ignoreMissing: true });
     }
   });
-  await collectFirewall(args, conf);
+  await collectFirewall(conf, valid);
 }

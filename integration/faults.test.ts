@@ -1,8 +1,9 @@
 // A plugin killed (SIGKILL) at each named step of ADD: whatever it had done, a following DEL (as a
 // runtime sends after a failed ADD) or, separately, a GC with an empty valid list leaves no
-// reservation, no veth and no rule behind, and the ADD then succeeds when retried.
+// address or port reservation, no veth and no iptables rule behind, and the ADD then succeeds when
+// retried (so its port is free again).
 import test from 'ava';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox } from './sandbox.js';
@@ -21,6 +22,8 @@ async function setup(t: any) {
     bridge: 'ctfault0',
     isGateway: true,
     isDefaultGateway: true,
+    ipMasq: true,
+    runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] },
     ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.96.0.0/24' }]] },
     ...more,
   });
@@ -30,11 +33,13 @@ async function setup(t: any) {
     reservations: readdirSync(join(dataDir, 'faultnet')).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')),
     veths: JSON.parse((await sb.exec('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout).map((l: any) => l.ifname),
     inside: JSON.parse((await sb.exec('ip', ['-j', 'link'], c.path)).stdout).map((l: any) => l.ifname),
+    rules: (await sb.exec('iptables-save', [])).stdout.split('\n').filter((l) => l.includes('10.96.0.')),
+    ports: existsSync(join(sb.stateDir, 'ports')) ? readdirSync(join(sb.stateDir, 'ports')).filter((f) => f !== 'lock') : [],
   });
   return { sb, c, run, residue };
 }
 
-const clean = { reservations: [], veths: [], inside: ['lo'] };
+const clean = { reservations: [], veths: [], inside: ['lo'], rules: [], ports: [] };
 
 for (const step of STEPS) {
   test(`killed ${step}: DEL leaves nothing, then ADD succeeds`, async (t) => {
@@ -42,6 +47,7 @@ for (const step of STEPS) {
     const killed = await run('ADD', {}, { CTNET_TEST_KILL_AT: step });
     t.not(killed.exitCode, 0);
     t.is(killed.stdout, '');
+    if (step === 'after-firewall') t.not((await residue()).rules.length, 0, 'the killed ADD had installed rules');
     t.is((await run('DEL')).exitCode, 0);
     t.deepEqual(await residue(), clean);
     const retry = await run('ADD');
@@ -51,7 +57,7 @@ for (const step of STEPS) {
   test(`killed ${step}: GC with an empty valid list leaves nothing, then ADD succeeds`, async (t) => {
     const { run, residue } = await setup(t);
     t.not((await run('ADD', {}, { CTNET_TEST_KILL_AT: step })).exitCode, 0);
-    const gc = await run('GC', { runtimeConfig: { 'cni.dev/valid-attachments': [] } });
+    const gc = await run('GC', { 'cni.dev/valid-attachments': [] });
     t.is(gc.exitCode, 0, gc.stdout);
     t.deepEqual(await residue(), clean);
     t.is((await run('ADD')).exitCode, 0);

@@ -1,7 +1,7 @@
 // The host-local IPAM commands. Each one validates the config, then does all of its store work in a
 // single lock hold, so an ADD either reserves an address in every range set or none at all.
-import * as v from 'valibot';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { validAttachments } from '../cni/gc.js';
 import type { CmdArgs } from '../cni/skel.js';
 import type { DNS, NetConf, Result } from '../cni/types.js';
 import { type Allocation, allocate, assignRequested, findFree } from './allocator.js';
@@ -114,20 +114,6 @@ export async function ipamCheck(args: CmdArgs, conf: NetConf): Promise<void> {
       }
     });
   });
-}
-
-const AttachmentsSchema = v.array(v.looseObject({ containerID: v.string(), ifname: v.string() }));
-
-/** The runtime's list of attachments still in use; undefined when it sent none. */
-function validAttachments(conf: NetConf): v.InferOutput<typeof AttachmentsSchema> | undefined {
-  const key = conf.runtimeConfig?.['cni.dev/valid-attachments'] !== undefined ? 'cni.dev/valid-attachments' : 'cni.dev/attachments';
-  const raw = conf.runtimeConfig?.[key];
-  if (raw === undefined) return undefined;
-  const parsed = v.safeParse(AttachmentsSchema, raw);
-  if (!parsed.success) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `runtimeConfig["${key}"] must be a list of {"containerID", "ifname"} objects`);
-  }
-  return parsed.output;
 }
 
 /**
