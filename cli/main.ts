@@ -1,5 +1,4 @@
-// The `ctnet` command. The engine commands (network, run, ps, ...) grow here as engine/ lands;
-// for now it answers --help, version and plugins.
+// The `ctnet` command: version, plugins, docker-plugin, and the engine commands.
 import { Command, CommanderError } from 'commander';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,6 +34,17 @@ program
     const dir = pluginDir();
     console.log(`CNI_PATH=${dir}`);
     for (const name of readdirSync(dir).sort()) console.log(`  ${name}`);
+  });
+
+program
+  .command('docker-plugin')
+  .description("serve Docker's remote network and IPAM driver protocols (run it in the host namespace, before dockerd)")
+  .argument('[options...]', '--name NAME, --state-dir DIR, --socket-dir DIR (see docker-plugin --help)')
+  .allowUnknownOption()
+  .helpOption(false)
+  .action(async (options: string[]) => {
+    const { main } = await import('../docker/daemon.js');
+    await main(options);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
