@@ -31,6 +31,8 @@ const schema = v.looseObject({
   icc: v.optional(v.boolean('must be true or false'), true),
   /** Docker's --internal: no masquerade, no default route, no traffic leaves the bridge's subnet. */
   internal: flag,
+  /** Docker's isolation between bridge networks: no traffic to containers of other networks that set it (published ports excepted). */
+  isolateNetworks: flag,
   /** Default host address for published ports without hostIP (Docker's host_binding_ipv4). */
   hostBindingIP: v.optional(v.pipe(v.string(), v.ip('must be an IP address'))),
   /** Where the firewall records and host-port reservations live (default $CTNET_NAT_DATA_DIR, else /run/cni/ctnet). */

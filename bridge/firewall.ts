@@ -1,6 +1,6 @@
 // The bridge's firewall needs, expressed through nat/: masquerade of the subnet (ipMasq), ports
 // published by the bridge itself (when its config declares the portMappings capability), Docker's
-// icc=false and --internal, and FORWARD accepts so a DROP policy (as Docker sets) does not cut the
+// icc=false, --internal and isolation between networks, and FORWARD accepts so a DROP policy (as Docker sets) does not cut the
 // containers off. Rules are recorded per attachment, so DEL and GC need no prevResult.
 import type { CmdArgs } from '../cni/skel.js';
 import type { IPConfig } from '../cni/types.js';
@@ -10,7 +10,7 @@ import type { BridgeConf } from './config.js';
 /** The owner tag of the bridge's rules: a chained portmap or firewall plugin keeps its own. */
 export const BRIDGE_OWNER = 'bridge';
 
-const wantsRules = (conf: BridgeConf) => conf.ipMasq || conf.portMappings.length > 0 || !conf.icc || conf.internal;
+const wantsRules = (conf: BridgeConf) => conf.ipMasq || conf.portMappings.length > 0 || !conf.icc || conf.internal || conf.isolateNetworks;
 
 const backend = (conf: BridgeConf) =>
   firewallBackend({ ...(conf.firewallDataDir ? { dataDir: conf.firewallDataDir } : {}), log: (m) => process.stderr.write(`bridge: ${m}\n`) });
@@ -28,6 +28,7 @@ function containerSpec(args: CmdArgs, conf: BridgeConf, ips: readonly IPConfig[]
     forward: 'all',
     icc: conf.icc,
     internal: conf.internal,
+    isolateNetworks: conf.isolateNetworks,
   };
 }
 

@@ -99,3 +99,30 @@ test('GC with the spec\'s top-level valid-attachments removes the rules, veth an
   await whoami(topo, topo.client.path, 7000);
   t.is(await reach(topo, c2.path, CLIENT4, 7000), HOST4, 'the kept container is still masqueraded');
 });
+
+test('isolateNetworks: containers of two isolated networks cannot reach each other, but reach the outside and each other\'s published ports', async (t) => {
+  const topo = await topology(t);
+  await whoami(topo, topo.client.path, 7000);
+  const net = (n: number, extra: Record<string, unknown> = {}) => ({
+    name: `iso${n}`,
+    bridge: `ctiso${n}`,
+    isolateNetworks: true,
+    ipam: { type: 'host-local', dataDir: join(topo.sb.stateDir, 'ipam'), ranges: [[{ subnet: `10.9${n}.0.0/24` }]] },
+    ...extra,
+  });
+  const [a, b, c] = [await topo.sb.container('ia'), await topo.sb.container('ib'), await topo.sb.container('ic')];
+  const ra = await run(topo, 'ADD', a, 'a', net(1));
+  const rb = await run(topo, 'ADD', b, 'b', net(2, { runtimeConfig: { portMappings: [{ hostPort: 8081, containerPort: 80 }] } }));
+  // The reference behaviour: a network without the key is routed to both.
+  const rc = await run(topo, 'ADD', c, 'c', net(3, { isolateNetworks: false, ipMasq: false }));
+  t.is(ra.exitCode + rb.exitCode + rc.exitCode, 0, ra.stdout + rb.stdout + rc.stdout);
+  for (const [ns, r] of [[a, ra], [b, rb], [c, rc]] as const) await serve(topo, ns.path, 80, ipOf(r));
+
+  t.is(await probe(topo, a.path, ipOf(rb), 80), undefined, 'net1 -> net2 is dropped');
+  t.is(await probe(topo, b.path, ipOf(ra), 80), undefined, 'net2 -> net1 is dropped');
+  t.is(await reach(topo, a.path, HOST4, 8081), ipOf(rb), 'a published port of net2 is reachable from net1');
+  t.is(await reach(topo, a.path, CLIENT4, 7000), HOST4, 'the outside is reachable');
+  t.is(await reach(topo, c.path, ipOf(ra), 80), ipOf(ra), 'a non-isolating network is not cut off');
+  t.is((await run(topo, 'DEL', b, 'b', net(2))).exitCode, 0);
+  t.deepEqual((await ruleset(topo)).filter((l) => l.includes(`${ipOf(rb)}/`)), [], 'DEL removed the isolation rules');
+});

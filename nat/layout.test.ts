@@ -195,6 +195,16 @@ test('bridge side: masquerade, egress and return accepts, and isolation drops en
   ]);
 });
 
+test('isolateNetworks: stage 1 sends traffic leaving the bridge to stage 2, which drops traffic into the container', (t) => {
+  const plan = planAttachment({ ...base, isolateNetworks: true });
+  t.deepEqual(owned(plan), [
+    'filter CTNET-ISOLATION -s 10.88.0.5/32 -i br0 ! -o br0 -m conntrack ! --ctstate DNAT -m comment --comment TAG -j CTNET-ISOLATION-2',
+    'filter CTNET-ISOLATION-2 -d 10.88.0.5/32 -o br0 -m comment --comment TAG -j DROP',
+  ]);
+  t.true(shared(plan.families[0]).includes('chain filter CTNET-ISOLATION-2'));
+  t.is((t.throws(() => planAttachment({ ...base, bridge: undefined, isolateNetworks: true })) as CniError).code, ErrorCode.InvalidNetworkConfig);
+});
+
 test('invalid specs: code 7 (or 4 for a bad bridge name) before anything is planned', (t) => {
   const code = (spec: ContainerSpec) => (t.throws(() => planAttachment(spec), { instanceOf: CniError }) as CniError).code;
   t.is(code({ ...base, ips: ['10.88.0.5'] }), ErrorCode.InvalidNetworkConfig);

@@ -7,7 +7,9 @@
 //          CTNET-POSTROUTING   -m mark --mark <bit> -j MASQUERADE (shared); per address: -s ip ! -o br ! -d mcast -j MASQUERADE
 //   filter FORWARD             -j CTNET-FORWARD                                       (first: ahead of a DROP policy's chains)
 //          CTNET-FORWARD       -j CTNET-ISOLATION (first); per attachment: accepts for published ports, egress, return traffic
-//          CTNET-ISOLATION     per attachment: drops of same-bridge (icc=false) or boundary-crossing (internal) traffic
+//          CTNET-ISOLATION     per attachment: drops of same-bridge (icc=false) or boundary-crossing (internal) traffic,
+//                              and a jump to CTNET-ISOLATION-2 for traffic leaving an isolated network's bridge
+//          CTNET-ISOLATION-2   per attachment: drop of traffic into an isolated network's container (Docker's stage 2)
 //          INPUT -> CTNET-INPUT  drop of martian packets to 127/8 (route_localnet opens the bridge to them, CVE-2020-8558)
 //
 // Only DNAT gets a chain per attachment: its entry rule filters on the published ports, so a packet
@@ -26,6 +28,7 @@ export const CHAIN = {
   postrouting: 'CTNET-POSTROUTING',
   forward: 'CTNET-FORWARD',
   isolation: 'CTNET-ISOLATION',
+  isolation2: 'CTNET-ISOLATION-2',
   input: 'CTNET-INPUT',
 } as const;
 export const DNAT_CHAIN_PREFIX = 'CTNET-DN';
@@ -127,6 +130,7 @@ const SHARED = {
   postrouting: [chainItem('nat', CHAIN.postrouting), jumpItem('nat', 'POSTROUTING', CHAIN.postrouting, 'first', [], 'ctnet: masquerade')],
   forward: [chainItem('filter', CHAIN.forward), jumpItem('filter', 'FORWARD', CHAIN.forward, 'first', [], 'ctnet: container forwarding')],
   isolation: [chainItem('filter', CHAIN.isolation), jumpItem('filter', CHAIN.forward, CHAIN.isolation, 'first', [], 'ctnet: isolation before accepts')],
+  isolation2: [chainItem('filter', CHAIN.isolation2)],
   localnetGuard: [
     chainItem('filter', CHAIN.input),
     jumpItem('filter', 'INPUT', CHAIN.input, 'first', [], 'ctnet: localhost guard'),
@@ -224,6 +228,23 @@ function forwardAll(ctx: Context, b: FamilyBuilder, addrs: readonly Cidr[], inte
 }
 
 /**
+ * Isolation between networks, Docker's two stages: traffic leaving this container's bridge for
+ * another interface enters stage 2, which drops it if it is bound for a container of another
+ * isolated network; traffic to the outside returns from stage 2 untouched. Each attachment adds
+ * its own rule to both stages, so the set follows the containers without a per-network record.
+ * Published ports stay reachable (their connections are DNAT'd), as on Docker with its proxy.
+ */
+function isolateNetworks(ctx: Context, b: FamilyBuilder, addrs: readonly Cidr[]): void {
+  const bridge = needBridge(ctx, 'isolateNetworks');
+  b.share(...SHARED.forward, ...SHARED.isolation, ...SHARED.isolation2);
+  for (const a of addrs) {
+    const ip = hostCidr(a);
+    b.rule('filter', CHAIN.isolation, ['-s', ip, '-i', bridge, '!', '-o', bridge, '-m', 'conntrack', '!', '--ctstate', 'DNAT'], ['-j', CHAIN.isolation2]);
+    b.rule('filter', CHAIN.isolation2, ['-d', ip, '-o', bridge], ['-j', 'DROP']);
+  }
+}
+
+/**
  * Drops live in CTNET-ISOLATION, entered before any accept of CTNET-FORWARD, so they hold
  * whatever order attachments were added in. Same-bridge drops spare DNAT'd connections: a
  * published port stays reachable from the other containers, as with Docker's icc=false.
@@ -286,6 +307,7 @@ export function planAttachment(spec: ContainerSpec): AttachmentPlan {
     if (spec.masquerade) masquerade(ctx, b, mine);
     if (ctx.forward === 'all') forwardAll(ctx, b, mine, spec.internal ?? false);
     if (spec.icc === false || spec.internal) isolate(ctx, b, mine, spec.icc ?? true, spec.internal ?? false);
+    if (spec.isolateNetworks) isolateNetworks(ctx, b, mine);
     if (b.owned.rules.length > 0) families.push(b.plan());
   }
   return { ref, key, families, claims, udp, localnet };
@@ -294,7 +316,7 @@ export function planAttachment(spec: ContainerSpec): AttachmentPlan {
 /** Every shared item the layout can use, for a network's up-front setup. */
 export function sharedLayout(family: Family, opts: { markMasqBit?: number; localhostGuard?: boolean } = {}): SharedItem[] {
   const items: SharedItem[] = [];
-  addUnique(items, ...SHARED.dnat, ...SHARED.postrouting, markMasqItem(opts.markMasqBit ?? DEFAULT_MARK_BIT), ...SHARED.forward, ...SHARED.isolation);
+  addUnique(items, ...SHARED.dnat, ...SHARED.postrouting, markMasqItem(opts.markMasqBit ?? DEFAULT_MARK_BIT), ...SHARED.forward, ...SHARED.isolation, ...SHARED.isolation2);
   if (family === 4 && (opts.localhostGuard ?? true)) addUnique(items, ...SHARED.localnetGuard);
   return items;
 }

@@ -91,6 +91,11 @@ export interface ContainerSpec extends AttachmentRef {
   icc?: boolean;
   /** Docker's --internal: traffic never crosses the bridge's boundary. */
   internal?: boolean;
+  /**
+   * Docker's isolation between bridge networks: traffic between this container and a container of
+   * another network that sets this too is dropped (published ports excepted).
+   */
+  isolateNetworks?: boolean;
   nat?: SnatOptions;
 }
 
