@@ -98,6 +98,21 @@ test('ingressPolicy same-bridge: another bridge cannot reach the container, its 
   const forward = rules.filter((l) => l.startsWith('-A FORWARD'));
   t.true(forward[0]!.includes('CNI-ISOLATION-STAGE-1') && forward[1]!.includes('-j CNI-FORWARD'), forward.join('\n'));
   t.is((await fw(topo, 'CHECK', a1, { ingressPolicy: 'same-bridge' })).exitCode, 0);
-  const bad = await fw(topo, 'ADD', a1, { ingressPolicy: 'isolated' });
+  const bad = await fw(topo, 'ADD', a1, { ingressPolicy: 'closed' });
   t.like(bad.json, { code: 7 });
+});
+
+test('ingressPolicy isolated: neither another bridge nor the own bridge reaches the container; the outside does', async (t) => {
+  const topo = await topology(t);
+  await topo.sb.exec('ip', ['link', 'add', 'br-u', 'type', 'bridge']);
+  await topo.sb.exec('ip', ['addr', 'add', '10.89.0.1/24', 'dev', 'br-u']);
+  await topo.sb.exec('ip', ['link', 'set', 'br-u', 'up']);
+  const [a1, a2, b1] = [await addContainer(topo, 1), await addContainer(topo, 2), await addContainer(topo, 3, 'br-u', '10.89.0')];
+  await serve(topo, a1.ns.path, 80, 'a1');
+  t.is(await reach(topo, a2.ns.path, a1.ip4, 80), 'a1', 'open before the policy');
+  for (const c of [a1, a2, b1]) t.is((await fw(topo, 'ADD', c, { ingressPolicy: 'isolated' })).exitCode, 0);
+  t.is(await probe(topo, a2.ns.path, a1.ip4, 80), undefined, 'from the same bridge');
+  t.is(await probe(topo, b1.ns.path, a1.ip4, 80), undefined, 'from the other bridge');
+  t.is(await reach(topo, topo.client.path, a1.ip4, 80), 'a1', 'from outside any bridge');
+  t.is((await fw(topo, 'CHECK', a1, { ingressPolicy: 'isolated' })).exitCode, 0);
 });

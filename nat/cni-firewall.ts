@@ -2,7 +2,8 @@
 // configs and admin habits carry over: per-container accepts in CNI-FORWARD, which FORWARD jumps to
 // first and which jumps first to the admin chain (CNI-ADMIN, where an admin's own rules win), and
 // for ingressPolicy "same-bridge" the two-stage isolation chains that drop traffic entering a
-// bridge from anywhere but that bridge. Shared chains, jumps and comments are the reference's
+// bridge from anywhere but that bridge; "isolated" also drops traffic between the ports of the
+// bridge (Docker's enable_icc=false), connections to published ports excepted. Shared chains, jumps and comments are the reference's
 // own, so both plugins can share a host; ctnet's per-container rules additionally carry the
 // attachment's tag, so DEL and GC remove exactly one container's rules.
 import { familyBits, formatAddr } from '../ip/address.js';
@@ -17,8 +18,10 @@ export const DEFAULT_ADMIN_CHAIN = 'CNI-ADMIN';
 const STAGE_1 = 'CNI-ISOLATION-STAGE-1';
 const STAGE_2 = 'CNI-ISOLATION-STAGE-2';
 const SAME_BRIDGE_COMMENT = 'CNI firewall plugin rules (ingressPolicy: same-bridge)';
+const ISOLATED_COMMENT = 'CNI firewall plugin rules (ingressPolicy: isolated)';
 
-export type IngressPolicy = 'open' | 'same-bridge';
+export type IngressPolicy = 'open' | 'same-bridge' | 'isolated';
+export const INGRESS_POLICIES: readonly IngressPolicy[] = ['open', 'same-bridge', 'isolated'];
 
 export interface CniFirewallSpec extends AttachmentRef {
   /** The container's addresses (CIDR). */
@@ -36,7 +39,7 @@ function sharedItems(adminChain: string, policy: IngressPolicy, bridge: string |
     jumpItem('filter', 'FORWARD', CNI_FORWARD_CHAIN, 'first', [], 'CNI firewall plugin rules'),
     jumpItem('filter', CNI_FORWARD_CHAIN, adminChain, 'first', [], 'CNI firewall plugin admin overrides'),
   ];
-  if (policy === 'same-bridge' && bridge) {
+  if (policy !== 'open' && bridge) {
     // Inserted after CNI-FORWARD's jump at the top of FORWARD, so it ends up ahead of it.
     items.push(
       chainItem('filter', STAGE_1),
@@ -47,6 +50,10 @@ function sharedItems(adminChain: string, policy: IngressPolicy, bridge: string |
       { kind: 'rule', table: 'filter', chain: STAGE_2, position: 'first', args: ['-o', bridge, ...comment(SAME_BRIDGE_COMMENT), '-j', 'DROP'] },
       { kind: 'rule', table: 'filter', chain: STAGE_2, position: 'last', args: [...comment(SAME_BRIDGE_COMMENT), '-j', 'RETURN'] },
     );
+  }
+  if (policy === 'isolated' && bridge) {
+    const notPublished = ['-m', 'conntrack', '!', '--ctstate', 'DNAT'];
+    items.push({ kind: 'rule', table: 'filter', chain: STAGE_1, position: 'first', args: ['-i', bridge, '-o', bridge, ...notPublished, ...comment(ISOLATED_COMMENT), '-j', 'DROP'] });
   }
   return items;
 }

@@ -1,13 +1,13 @@
 // `firewall` (chained): the reference firewall plugin's iptables backend (see cni-firewall.ts):
 // the container's traffic accepted in CNI-FORWARD, admin overrides in CNI-ADMIN, and ingressPolicy
-// "open" (default) or "same-bridge". DEL and GC work from recorded state, so they need no prevResult.
+// "open" (default), "same-bridge" or "isolated". DEL and GC work from recorded state, so they need no prevResult.
 import * as v from 'valibot';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { parseConfigWith } from '../cni/schema.js';
 import type { CmdArgs, Plugin } from '../cni/skel.js';
 import type { NetConf } from '../cni/types.js';
 import { containerAddresses, hostInterface, validAttachments } from './cni-input.js';
-import { DEFAULT_ADMIN_CHAIN, planCniFirewall, type CniFirewallSpec } from './cni-firewall.js';
+import { DEFAULT_ADMIN_CHAIN, INGRESS_POLICIES, planCniFirewall, type CniFirewallSpec, type IngressPolicy } from './cni-firewall.js';
 import { IptablesBackend } from './iptables-backend.js';
 
 export const FIREWALL_OWNER = 'firewall';
@@ -29,8 +29,8 @@ export function parseFirewallConfig(raw: NetConf): FirewallConf {
     throw new CniError(ErrorCode.UnsupportedField, `firewall: backend ${JSON.stringify(conf.backend)} is not supported by ctnet (only "iptables")`);
   }
   if (conf.ingressPolicy === '') conf.ingressPolicy = 'open';
-  if (conf.ingressPolicy !== 'open' && conf.ingressPolicy !== 'same-bridge') {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `firewall: unknown ingressPolicy ${JSON.stringify(conf.ingressPolicy)} (expected "open" or "same-bridge")`);
+  if (!INGRESS_POLICIES.includes(conf.ingressPolicy as IngressPolicy)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `firewall: unknown ingressPolicy ${JSON.stringify(conf.ingressPolicy)} (expected "open", "same-bridge" or "isolated")`);
   }
   return conf as FirewallConf;
 }
@@ -42,8 +42,8 @@ function spec(args: CmdArgs, conf: FirewallConf): CniFirewallSpec {
   if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'firewall must be chained after a plugin that reports the container addresses (no prevResult)');
   const policy = conf.ingressPolicy as CniFirewallSpec['ingressPolicy'];
   const bridge = hostInterface(prev);
-  if (policy === 'same-bridge' && !bridge) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, 'firewall: ingressPolicy "same-bridge" needs the bridge in prevResult; chain "firewall" after "bridge"');
+  if (policy !== 'open' && !bridge) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `firewall: ingressPolicy "${policy}" needs the bridge in prevResult; chain "firewall" after "bridge"`);
   }
   return {
     network: conf.name,

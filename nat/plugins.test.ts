@@ -40,10 +40,11 @@ test('portmap: bad keys and mappings are code 7, an nftables backend code 2', (t
   t.is(parsePortmapConfig(conf({ conditionsV4: null })).conditionsV4, undefined);
 });
 
-test('firewall: reference keys, ingressPolicy open or same-bridge', (t) => {
+test('firewall: reference keys, ingressPolicy open, same-bridge or isolated', (t) => {
   t.like(parseFirewallConfig(conf({ type: 'firewall' })), { iptablesAdminChainName: 'CNI-ADMIN', ingressPolicy: 'open' });
   t.like(parseFirewallConfig(conf({ type: 'firewall', ingressPolicy: 'same-bridge', iptablesAdminChainName: 'X', firewalldZone: 'trusted' })), { ingressPolicy: 'same-bridge', iptablesAdminChainName: 'X' });
-  t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', ingressPolicy: 'isolated' }))), ErrorCode.InvalidNetworkConfig);
+  t.like(parseFirewallConfig(conf({ type: 'firewall', ingressPolicy: 'isolated' })), { ingressPolicy: 'isolated' });
+  t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', ingressPolicy: 'closed' }))), ErrorCode.InvalidNetworkConfig);
   t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', backend: 'firewalld' }))), ErrorCode.UnsupportedField);
   t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', iptablesAdminChainName: 'has space' }))), ErrorCode.InvalidNetworkConfig);
 });
