@@ -1,6 +1,7 @@
 // Bridge DEL, from recorded state: the IPAM store releases by container id, firewall rules are
 // found by their tags, and the veth by the name derived from the attachment. It succeeds when the
 // namespace or the interface is already gone, when called twice, and with an empty CNI_NETNS.
+import { checkpoint } from '../cni/checkpoint.js';
 import type { CmdArgs } from '../cni/skel.js';
 import { deleteLink, getLink, originalNetNs, withRtnl } from '../netlink/index.js';
 import { openContainerNsForDel } from '../plugins/shared/container-ns.js';
@@ -12,7 +13,9 @@ import { hostVethName } from './names.js';
 export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> {
   // Addresses first: they must be released even if nothing else can be cleaned.
   if (conf.ipam) await runIpam('DEL', args, conf);
+  checkpoint('del-after-ipam');
   await tearDownFirewall(args, conf);
+  checkpoint('del-after-firewall');
 
   const ns = openContainerNsForDel(args);
   if (ns) {

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sandbox } from './sandbox.js';
 
-const STEPS = ['after-ipam', 'after-veth', 'after-container', 'after-firewall'];
+// ADD's steps, in order; nat-* fall inside the firewall step (record written, host ports reserved,
+// one family's iptables batch committed while the other may still be running).
+const STEPS = ['after-ipam', 'after-veth', 'after-container', 'nat-recorded', 'nat-ports-reserved', 'nat-ipv4-applied', 'nat-ipv6-applied', 'after-firewall'];
+const DEL_STEPS = ['del-after-ipam', 'del-after-firewall'];
 
 async function setup(t: any) {
   const sb = await Sandbox.create(t);
@@ -24,7 +27,7 @@ async function setup(t: any) {
     isDefaultGateway: true,
     ipMasq: true,
     runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] },
-    ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.96.0.0/24' }]] },
+    ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.96.0.0/24' }], [{ subnet: 'fd96::/64' }]] },
     ...more,
   });
   const run = (command: string, more: object = {}, env: Record<string, string> = {}) =>
@@ -33,7 +36,10 @@ async function setup(t: any) {
     reservations: readdirSync(join(dataDir, 'faultnet')).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip')),
     veths: JSON.parse((await sb.exec('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout).map((l: any) => l.ifname),
     inside: JSON.parse((await sb.exec('ip', ['-j', 'link'], c.path)).stdout).map((l: any) => l.ifname),
-    rules: (await sb.exec('iptables-save', [])).stdout.split('\n').filter((l) => l.includes('10.96.0.')),
+    rules: [
+      ...(await sb.exec('iptables-save', [])).stdout.split('\n').filter((l) => l.includes('10.96.0.')),
+      ...(await sb.exec('ip6tables-save', [])).stdout.split('\n').filter((l) => l.includes('fd96::')),
+    ],
     ports: existsSync(join(sb.stateDir, 'ports')) ? readdirSync(join(sb.stateDir, 'ports')).filter((f) => f !== 'lock') : [],
   });
   return { sb, c, run, residue };
@@ -47,7 +53,7 @@ for (const step of STEPS) {
     const killed = await run('ADD', {}, { CTNET_TEST_KILL_AT: step });
     t.not(killed.exitCode, 0);
     t.is(killed.stdout, '');
-    if (step === 'after-firewall') t.not((await residue()).rules.length, 0, 'the killed ADD had installed rules');
+    if (step.endsWith('-applied') || step === 'after-firewall') t.not((await residue()).rules.length, 0, 'the killed ADD had installed rules');
     t.is((await run('DEL')).exitCode, 0);
     t.deepEqual(await residue(), clean);
     const retry = await run('ADD');
@@ -59,6 +65,17 @@ for (const step of STEPS) {
     t.not((await run('ADD', {}, { CTNET_TEST_KILL_AT: step })).exitCode, 0);
     const gc = await run('GC', { 'cni.dev/valid-attachments': [] });
     t.is(gc.exitCode, 0, gc.stdout);
+    t.deepEqual(await residue(), clean);
+    t.is((await run('ADD')).exitCode, 0);
+  });
+}
+
+for (const step of DEL_STEPS) {
+  test(`DEL killed ${step}: a retried DEL leaves nothing, then ADD succeeds`, async (t) => {
+    const { run, residue } = await setup(t);
+    t.is((await run('ADD')).exitCode, 0);
+    t.not((await run('DEL', {}, { CTNET_TEST_KILL_AT: step })).exitCode, 0);
+    t.is((await run('DEL')).exitCode, 0);
     t.deepEqual(await residue(), clean);
     t.is((await run('ADD')).exitCode, 0);
   });

@@ -9,6 +9,7 @@
 //   the fallback reads iptables-save and deletes what still carries the attachment's tag.
 // - Each table's COMMIT is a transaction of its own, so a batch failing in its second table has
 //   committed the first: that part is removed again before the error is reported.
+import { checkpoint } from '../cni/checkpoint.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { withLock } from '../lock/flock.js';
 import { RestoreError, type Iptables } from './iptables.js';
@@ -60,6 +61,7 @@ export class RuleEngine {
       const batch = applyBatch(plan);
       try {
         await this.ipt.restore(plan.family, batch.text);
+        checkpoint(`nat-ipv${plan.family}-applied`);
         return;
       } catch (err) {
         if (!(err instanceof RestoreError)) throw err;

@@ -2,6 +2,7 @@
 // host ports reserved (port-store.ts), the plan recorded (records.ts), then applied (engine.ts).
 // install/uninstall/verify take any plan, so other layouts (the reference firewall plugin's) share
 // the same recording, transactions and fallbacks.
+import { checkpoint } from '../cni/checkpoint.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { writeSysctl } from '../netlink/sysctl.js';
 import { join } from 'node:path';
@@ -90,8 +91,10 @@ export class IptablesBackend implements FirewallBackend {
     };
     // Recorded before anything exists, so a crash at any later point leaves DEL a way to clean up.
     this.records.write(rec);
+    checkpoint('nat-recorded');
     try {
       await this.ports.reserve(holderOf(rec), plan.claims);
+      checkpoint('nat-ports-reserved');
       await this.engine.apply(plan.families);
     } catch (err) {
       await this.ports.release(rec.key, rec.claims).catch((e: Error) => this.log(`cannot release the port reservations of ${rec.containerId}: ${e.message}`));
