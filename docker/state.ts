@@ -11,7 +11,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { type HeldLock, acquireLock } from '../ipam/lock.js';
+import { type HeldLock, acquireLock } from '../lock/flock.js';
 import type { NetworkSettings } from './options.js';
 import type { PortBinding } from './connectivity.js';
 
@@ -80,7 +80,7 @@ export class StateStore {
   async open(timeoutMs = 3000): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     try {
-      this.lock = await acquireLock(join(this.dir, LOCK_FILE), timeoutMs);
+      this.lock = await acquireLock(join(this.dir, LOCK_FILE), { timeoutMs, what: 'the Docker plugin state' });
     } catch (err) {
       if (err instanceof CniError && err.code === ErrorCode.TryAgainLater) {
         throw new Error(`another ctnet Docker plugin is using the state directory ${this.dir} (${join(this.dir, LOCK_FILE)} is locked)`);

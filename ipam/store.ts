@@ -10,7 +10,8 @@ import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync,
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { type IpAddr, formatAddr, parseAddr } from '../ip/address.js';
-import { acquireLock, lockTimeoutMs } from './lock.js';
+import { acquireLock } from '../lock/flock.js';
+import { lockTimeoutMs } from './lock.js';
 import { type Owner, parseOwner, serializeOwner } from './owner.js';
 
 const LOCK_FILE = 'lock';
@@ -153,7 +154,7 @@ export async function withStore<T>(dataDir: string, network: string, fn: (store:
   const dir = networkDir(dataDir, network);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const lock = await acquireLock(join(dir, LOCK_FILE), options.lockTimeoutMs ?? lockTimeoutMs());
+    const lock = await acquireLock(join(dir, LOCK_FILE), { timeoutMs: options.lockTimeoutMs ?? lockTimeoutMs(), what: 'the IPAM store' });
     try {
       const store = new LockedStore(dir);
       store.sweepTempFiles();
