@@ -1,6 +1,6 @@
 // The firewall plugin (reference iptables layout) and a FORWARD DROP policy, as Docker sets it:
 // published ports and container egress keep working through the accept rules, nothing else opens.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { addContainer, BRIDGE, CLIENT4, HOST4, portmapConfig, probe, reach, ruleset, runPlugin, serve, topology, type Ctr, type Topology } from '../nat/testing.js';
 import { referenceCniBin } from './sandbox.js';
 
@@ -72,13 +72,19 @@ test('firewall: the reference plugin\'s rules, CHECK, DEL without prevResult, GC
   t.is((await fw(topo, 'DEL', c2, {}, referenceCniBin)).exitCode, 0);
 });
 
-test('ingressPolicy same-bridge: another bridge cannot reach the container, its own bridge and the outside can', async (t) => {
+/** Containers a1 and a2 on the topology's bridge, b1 on a second bridge br-u; a1 serves on port 80. */
+async function twoBridges(t: ExecutionContext) {
   const topo = await topology(t);
   await topo.sb.exec('ip', ['link', 'add', 'br-u', 'type', 'bridge']);
   await topo.sb.exec('ip', ['addr', 'add', '10.89.0.1/24', 'dev', 'br-u']);
   await topo.sb.exec('ip', ['link', 'set', 'br-u', 'up']);
   const [a1, a2, b1] = [await addContainer(topo, 1), await addContainer(topo, 2), await addContainer(topo, 3, 'br-u', '10.89.0')];
   await serve(topo, a1.ns.path, 80, 'a1');
+  return { topo, a1, a2, b1 };
+}
+
+test('ingressPolicy same-bridge: another bridge cannot reach the container, its own bridge and the outside can', async (t) => {
+  const { topo, a1, a2, b1 } = await twoBridges(t);
   t.is(await reach(topo, b1.ns.path, a1.ip4, 80), 'a1', 'open before the policy');
   for (const c of [a1, a2, b1]) t.is((await fw(topo, 'ADD', c, { ingressPolicy: 'same-bridge' })).exitCode, 0);
   t.is(await probe(topo, b1.ns.path, a1.ip4, 80), undefined, 'from the other bridge');
@@ -103,12 +109,7 @@ test('ingressPolicy same-bridge: another bridge cannot reach the container, its 
 });
 
 test('ingressPolicy isolated: neither another bridge nor the own bridge reaches the container; the outside does', async (t) => {
-  const topo = await topology(t);
-  await topo.sb.exec('ip', ['link', 'add', 'br-u', 'type', 'bridge']);
-  await topo.sb.exec('ip', ['addr', 'add', '10.89.0.1/24', 'dev', 'br-u']);
-  await topo.sb.exec('ip', ['link', 'set', 'br-u', 'up']);
-  const [a1, a2, b1] = [await addContainer(topo, 1), await addContainer(topo, 2), await addContainer(topo, 3, 'br-u', '10.89.0')];
-  await serve(topo, a1.ns.path, 80, 'a1');
+  const { topo, a1, a2, b1 } = await twoBridges(t);
   t.is(await reach(topo, a2.ns.path, a1.ip4, 80), 'a1', 'open before the policy');
   for (const c of [a1, a2, b1]) t.is((await fw(topo, 'ADD', c, { ingressPolicy: 'isolated' })).exitCode, 0);
   t.is(await probe(topo, a2.ns.path, a1.ip4, 80), undefined, 'from the same bridge');
