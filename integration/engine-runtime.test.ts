@@ -124,16 +124,21 @@ test('reference bridge + host-local + portmap: ADD with a published port, traffi
   t.deepEqual(await json(s, ['link', 'show', 'type', 'veth']), []);
 });
 
-test('reference plugins: a failing plugin comes back with its code and name, and CHECK reports a broken attachment', async (t) => {
-  const s = await setup(t, [referenceCniBin]);
+/** A 1.0.0 list of the reference bridge (a bridge name unique to the sandbox) with host-local on `subnet`. */
+function referenceBridgeList(s: Setup, name: string, subnet: string) {
   const bridge = `ctbr${s.sb.id.slice(0, 6)}`;
-  const list = parseConfList(
+  return parseConfList(
     JSON.stringify({
       cniVersion: '1.0.0',
-      name: 'refnet',
-      plugins: [{ type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', dataDir: s.dataDir, ranges: [[{ subnet: '10.77.0.0/30' }]] } }],
+      name,
+      plugins: [{ type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', dataDir: s.dataDir, ranges: [[{ subnet }]] } }],
     }),
   );
+}
+
+test('reference plugins: a failing plugin comes back with its code and name, and CHECK reports a broken attachment', async (t) => {
+  const s = await setup(t, [referenceCniBin]);
+  const list = referenceBridgeList(s, 'refnet', '10.77.0.0/30');
   const [c1, c2] = [await s.sb.container(), await s.sb.container()];
   await s.runtime.add(list, { containerId: 'ctr1', netns: c1.path, ifname: 'eth0' });
   t.true(await s.runtime.check(list, { containerId: 'ctr1', netns: c1.path, ifname: 'eth0' }));
@@ -155,14 +160,7 @@ test('reference plugins: a failing plugin comes back with its code and name, and
 
 test('GC of a 1.0.0 chain: stale cached attachments are DELed, valid ones keep working', async (t) => {
   const s = await setup(t, [referenceCniBin]);
-  const bridge = `ctbr${s.sb.id.slice(0, 6)}`;
-  const list = parseConfList(
-    JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'gcnet',
-      plugins: [{ type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', dataDir: s.dataDir, ranges: [[{ subnet: '10.66.0.0/24' }]] } }],
-    }),
-  );
+  const list = referenceBridgeList(s, 'gcnet', '10.66.0.0/24');
   const [c1, c2] = [await s.sb.container(), await s.sb.container()];
   await s.runtime.add(list, { containerId: 'keep', netns: c1.path, ifname: 'eth0' });
   await s.runtime.add(list, { containerId: 'stale', netns: c2.path, ifname: 'eth0' });
