@@ -126,3 +126,17 @@ test('isolateNetworks: containers of two isolated networks cannot reach each oth
   t.is((await run(topo, 'DEL', b, 'b', net(2))).exitCode, 0);
   t.deepEqual((await ruleset(topo)).filter((l) => l.includes(`${ipOf(rb)}/`)), [], 'DEL removed the isolation rules');
 });
+
+test('icc=false turns bridged-traffic filtering on where it was off, so the isolation holds', async (t) => {
+  const topo = await topology(t);
+  const nf = (value?: string) => topo.sb.exec('sysctl', value ? ['-qw', `net.bridge.bridge-nf-call-iptables=${value}`] : ['-n', 'net.bridge.bridge-nf-call-iptables']);
+  await nf('0');
+  const [c1, c2] = [await topo.sb.container('i1'), await topo.sb.container('i2')];
+  const r1 = await run(topo, 'ADD', c1, 'icc1', { icc: false });
+  const r2 = await run(topo, 'ADD', c2, 'icc2', { icc: false });
+  t.is(r1.exitCode + r2.exitCode, 0, r1.stdout + r2.stdout);
+  t.is((await nf()).stdout.trim(), '1');
+  await serve(topo, c1.path, 80, 'c1');
+  t.is(await probe(topo, c2.path, ipOf(r1), 80), undefined, 'no traffic between the containers');
+  t.is(await reach(topo, topo.sb.hostPath, ipOf(r1), 80), 'c1', 'the host still reaches them');
+});

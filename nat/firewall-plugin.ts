@@ -8,6 +8,7 @@ import type { CmdArgs, Plugin } from '../cni/skel.js';
 import type { NetConf } from '../cni/types.js';
 import { containerAddresses, hostInterface, validAttachments } from './cni-input.js';
 import { DEFAULT_ADMIN_CHAIN, INGRESS_POLICIES, planCniFirewall, type CniFirewallSpec, type IngressPolicy } from './cni-firewall.js';
+import { ensureBridgeFiltering } from './bridge-netfilter.js';
 import { IptablesBackend } from './iptables-backend.js';
 
 export const FIREWALL_OWNER = 'firewall';
@@ -61,7 +62,9 @@ export const firewallPlugin: Plugin<FirewallConf> = {
   parseConfig: parseFirewallConfig,
 
   async add(args, conf) {
-    await backendFor(conf).install(planCniFirewall(spec(args, conf)));
+    const plan = planCniFirewall(spec(args, conf));
+    if (conf.ingressPolicy === 'isolated') await ensureBridgeFiltering(plan.families.map((f) => f.family), 'ingressPolicy "isolated"');
+    await backendFor(conf).install(plan);
     return conf.prevResult!;
   },
 

@@ -7,6 +7,7 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import { writeSysctl } from '../netlink/sysctl.js';
 import { join } from 'node:path';
 import type { FirewallBackend, NetworkSpec } from './backend.js';
+import { ensureBridgeFiltering } from './bridge-netfilter.js';
 import { flushUdp } from './conntrack.js';
 import { RuleEngine } from './engine.js';
 import { systemIptables, type Iptables } from './iptables.js';
@@ -62,6 +63,7 @@ export class IptablesBackend implements FirewallBackend {
     const plan = planAttachment(spec);
     // Before the rules, so the first connection to 127.0.0.1 already works.
     if (plan.localnet && spec.bridge) this.enableLocalnet(spec.bridge);
+    await ensureBridgeFiltering(plan.bridged, 'icc=false');
     await this.install(plan);
   }
 

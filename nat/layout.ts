@@ -51,6 +51,8 @@ export interface InstallPlan {
 export interface AttachmentPlan extends InstallPlan {
   /** An IPv4 mapping reaches 127.0.0.0/8: route_localnet must be on for the bridge. */
   localnet: boolean;
+  /** Families whose rules filter traffic between ports of the bridge (icc=false): br_netfilter must see it. */
+  bridged: Family[];
 }
 
 /** The settings every generator reads, validated once. */
@@ -310,7 +312,8 @@ export function planAttachment(spec: ContainerSpec): AttachmentPlan {
     if (spec.isolateNetworks) isolateNetworks(ctx, b, mine);
     if (b.owned.rules.length > 0) families.push(b.plan());
   }
-  return { ref, key, families, claims, udp, localnet };
+  const bridged = spec.icc === false ? families.map((f) => f.family) : [];
+  return { ref, key, families, claims, udp, localnet, bridged };
 }
 
 /** Every shared item the layout can use, for a network's up-front setup. */
