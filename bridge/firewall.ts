@@ -37,9 +37,10 @@ export async function setUpFirewall(args: CmdArgs, conf: BridgeConf, ips: readon
   await backend(conf).setupContainer(containerSpec(args, conf, ips));
 }
 
-/** From the record: nothing recorded (no rules were wanted, or DEL ran before) is nothing to do. */
+/** From the record; without one, by the rules' tags when the config asks for rules at all. */
 export async function tearDownFirewall(args: CmdArgs, conf: BridgeConf): Promise<void> {
-  await backend(conf).teardownContainer({ network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: BRIDGE_OWNER });
+  const ref = { network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: BRIDGE_OWNER };
+  await backend(conf).teardownContainer(ref, { sweepUnrecorded: wantsRules(conf) });
 }
 
 export async function checkFirewall(args: CmdArgs, conf: BridgeConf, ips: readonly IPConfig[]): Promise<void> {

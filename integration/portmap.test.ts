@@ -202,6 +202,12 @@ test('CHECK fails with 105 once a rule is gone; GC removes what the runtime no l
   // No list: nothing is touched.
   t.is((await runPlugin(topo, 'portmap', { command: 'GC', config: { cniVersion: '1.1.0', name: 'n1', type: 'portmap' } })).exitCode, 0);
   t.true((await ruleset(topo)).some((l) => l.includes('id=ctr2')));
+
+  // A DEL that runs with another data dir (a runtime that did not pass the environment on) finds
+  // no record, and removes the rules by their tags all the same.
+  const elsewhere = await runPlugin(topo, 'portmap', { command: 'DEL', config: { cniVersion: '1.0.0', name: 'n1', type: 'portmap' }, containerId: c2.id, netns: '', env: { CTNET_NAT_DATA_DIR: join(topo.dataDir, 'other') } });
+  t.is(elsewhere.exitCode, 0, elsewhere.stdout);
+  t.false((await ruleset(topo)).some((l) => l.includes('id=ctr2')));
 });
 
 test('oracle: the reference portmap gives the same reachability for the same mappings', async (t) => {

@@ -25,8 +25,12 @@ export interface FirewallBackend {
    * Re-running it for the same attachment replaces what it had.
    */
   setupContainer(spec: ContainerSpec): Promise<void>;
-  /** Removes what setupContainer installed, from the recorded state; succeeds when nothing is left. */
-  teardownContainer(ref: AttachmentRef): Promise<void>;
+  /**
+   * Removes what setupContainer installed, from the recorded state; succeeds when nothing is left.
+   * With sweepUnrecorded, an attachment without a record (its state dir was lost or another one
+   * was used) is looked for by its rules' tags instead (one iptables-save per family).
+   */
+  teardownContainer(ref: AttachmentRef, opts?: { sweepUnrecorded?: boolean }): Promise<void>;
   /** Verifies the attachment's rules and reservations are in place (CniError 105 naming what is not). */
   checkContainer(spec: ContainerSpec): Promise<void>;
   /** Removes the rules and reservations of the network's attachments that are not in `valid`. */

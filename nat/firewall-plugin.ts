@@ -26,7 +26,8 @@ export type FirewallConf = NetConf & v.InferOutput<typeof schema>;
 
 export function parseFirewallConfig(raw: NetConf): FirewallConf {
   const conf = parseConfigWith(schema, raw, 'firewall config');
-  if (conf.backend !== undefined && conf.backend !== 'iptables') {
+  // Podman 4 writes "backend": ""; the reference plugins read it as the default.
+  if (conf.backend !== undefined && conf.backend !== '' && conf.backend !== 'iptables') {
     throw new CniError(ErrorCode.UnsupportedField, `firewall: backend ${JSON.stringify(conf.backend)} is not supported by ctnet (only "iptables")`);
   }
   if (conf.ingressPolicy === '') conf.ingressPolicy = 'open';
@@ -69,7 +70,7 @@ export const firewallPlugin: Plugin<FirewallConf> = {
   },
 
   async del(args, conf) {
-    await backendFor(conf).teardownContainer({ network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: FIREWALL_OWNER });
+    await backendFor(conf).teardownContainer({ network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: FIREWALL_OWNER }, { sweepUnrecorded: true });
   },
 
   async check(args, conf) {

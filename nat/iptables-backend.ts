@@ -67,8 +67,11 @@ export class IptablesBackend implements FirewallBackend {
     await this.install(plan);
   }
 
-  async teardownContainer(ref: AttachmentRef): Promise<void> {
-    await this.uninstall(attachmentKey(ref));
+  async teardownContainer(ref: AttachmentRef, opts: { sweepUnrecorded?: boolean } = {}): Promise<void> {
+    const key = attachmentKey(ref);
+    if (this.records.read(key) || !opts.sweepUnrecorded) return this.uninstall(key);
+    for (const family of [4, 6] as const) await this.engine.sweep(family, (tag) => tag.key === key);
+    await this.ports.releaseWhere((h) => h.key === key);
   }
 
   async checkContainer(spec: ContainerSpec): Promise<void> {

@@ -33,6 +33,7 @@ test('portmap: bad keys and mappings are code 7, an nftables backend code 2', (t
   t.is(code(() => parsePortmapConfig(conf({ conditionsV4: '-s 10.0.0.0/8' }))), ErrorCode.InvalidNetworkConfig);
   t.is(code(() => parsePortmapConfig(conf({ conditionsV4: ['-j', 'DROP'] }))), ErrorCode.InvalidNetworkConfig);
   t.is(code(() => parsePortmapConfig(conf({ backend: 'nftables' }))), ErrorCode.UnsupportedField);
+  t.is(parsePortmapConfig(conf({ backend: '' })).backend, '', 'Podman writes an empty backend');
   t.is(code(() => parsePortmapConfig(conf({ runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] } }))), ErrorCode.InvalidNetworkConfig);
   const e = t.throws(() => parsePortmapConfig(conf({ runtimeConfig: { portMappings: [{ hostPort: 80, containerPort: 80, protocol: 'icmp' }] } })));
   t.is(e?.message, 'portmap: runtimeConfig.portMappings[0] has an unsupported protocol "icmp" (tcp, udp or sctp)');
@@ -46,6 +47,7 @@ test('firewall: reference keys, ingressPolicy open, same-bridge or isolated', (t
   t.like(parseFirewallConfig(conf({ type: 'firewall', ingressPolicy: 'isolated' })), { ingressPolicy: 'isolated' });
   t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', ingressPolicy: 'closed' }))), ErrorCode.InvalidNetworkConfig);
   t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', backend: 'firewalld' }))), ErrorCode.UnsupportedField);
+  t.is(parseFirewallConfig(conf({ type: 'firewall', backend: '' })).backend, '', 'Podman writes an empty backend');
   t.is(code(() => parseFirewallConfig(conf({ type: 'firewall', iptablesAdminChainName: 'has space' }))), ErrorCode.InvalidNetworkConfig);
 });
 

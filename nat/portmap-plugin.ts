@@ -51,7 +51,8 @@ export interface PortmapConf extends NetConf {
 
 export function parsePortmapConfig(raw: NetConf): PortmapConf {
   const { conditionsV4, conditionsV6, ...parsed } = parseConfigWith(schema, raw, 'portmap config');
-  if (parsed.backend !== undefined && parsed.backend !== 'iptables') {
+  // Podman 4 writes "backend": ""; the reference plugins read it as the default.
+  if (parsed.backend !== undefined && parsed.backend !== '' && parsed.backend !== 'iptables') {
     throw new CniError(ErrorCode.UnsupportedField, `portmap: backend ${JSON.stringify(parsed.backend)} is not supported by ctnet (only "iptables")`);
   }
   if (parsed.markMasqBit !== undefined && parsed.externalSetMarkChain !== undefined) {
@@ -111,9 +112,9 @@ export const portmapPlugin: Plugin<PortmapConf> = {
     return requirePrevResult(conf);
   },
 
-  // From the record: no prevResult or runtimeConfig needed, and nothing recorded is nothing to do.
+  // From the record: no prevResult or runtimeConfig needed; without one, by the rules' tags.
   async del(args, conf) {
-    await backendFor(conf).teardownContainer({ network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: PORTMAP_OWNER });
+    await backendFor(conf).teardownContainer({ network: conf.name, containerId: args.containerId, ifname: args.ifname, owner: PORTMAP_OWNER }, { sweepUnrecorded: true });
   },
 
   async check(args, conf) {
