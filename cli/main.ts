@@ -1,22 +1,23 @@
-// The `ctnet` command: version, plugins, docker-plugin, and the engine commands.
+// The `ctnet` command: version, plugins, docker-plugin, and the engine commands (network.ts,
+// container.ts). Exit status: 0 success; 1 a ctnet error (one line `ctnet: <message>` on stderr);
+// 2 a usage error; `run` and `exec`: the command's own status, 125 when ctnet fails before it.
 import { Command, CommanderError } from 'commander';
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SUPPORTED_VERSIONS } from '../cni/version.js';
+import { DAEMON_ARG } from '../dns/pid-file.js';
+import { containerCommands } from './container.js';
+import { pluginDir } from './context.js';
+import { networkCommand } from './network.js';
 
 const VERSION = '0.1.0';
-
-/** bin/cni beside this checkout's bundles: the plugins a runtime can use. */
-function pluginDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!readdirSync(dir).includes('package.json') && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'bin', 'cni');
-}
+const USAGE_ERROR = 2;
 
 const program = new Command('ctnet')
   .description('Container networking: CNI plugins and a Docker-style network engine')
   .version(VERSION, '-v, --version')
+  .option('--root <dir>', 'state directory (default: $CTNET_ROOT, else /var/lib/ctnet)')
+  .option('--config <file>', 'daemon config (default: /etc/ctnet/daemon.json when present)')
+  .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -47,9 +48,30 @@ program
     await main(options);
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
+program.addCommand(networkCommand());
+for (const c of containerCommands()) program.addCommand(c);
+// Every subcommand reports its errors through the handler below, never by exiting itself.
+const exitOverride = (cmd: Command): void => {
+  cmd.exitOverride();
+  cmd.commands.forEach(exitOverride);
+};
+exitOverride(program);
+
+async function main(): Promise<void> {
+  // The DNS responder daemon the engine starts: `ctnet --state-dir DIR` (dns/launch.ts appends that argument).
+  if (process.argv[2] === DAEMON_ARG) {
+    await import('../dns/daemon.js');
+    return;
+  }
+  await program.parseAsync(process.argv);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // --help and --version "fail" with status 0; everything else commander refuses is a usage error.
+    process.exit(err.exitCode === 0 ? 0 : USAGE_ERROR);
+  }
   // One clear line, no stack trace.
   console.error(`ctnet: ${(err as Error).message}`);
-  process.exit(1);
+  process.exit((err as { exitCode?: number }).exitCode ?? 1);
 });

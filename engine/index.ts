@@ -17,3 +17,7 @@ export {
   validateNetworkName,
 } from './network-config.js';
 export { DEFAULT_ROOT, NetworkStore, type NetworkStoreOptions } from './network-store.js';
+export { type ConnectOptions, type ContainerView, Engine, type EngineOptions, type NetworkView, type RunOptions } from './engine.js';
+export { type ContainerAttachment, type ContainerRecord, ContainerStore, type NetworkMode, type PublishedPort } from './container-store.js';
+export { type DaemonConfig, DEFAULT_DAEMON_CONFIG, loadDaemonConfig, parseDaemonConfig } from './daemon-config.js';
+export { inspectContainer, inspectNetwork, portLines } from './views.js';

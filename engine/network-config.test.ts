@@ -20,6 +20,7 @@ test('a plain network: next free pool subnet, Docker\'s defaults, one bridge plu
         isDefaultGateway: true,
         ipMasq: true,
         hairpinMode: true,
+        isolateNetworks: true,
         ipam: { type: 'host-local', ranges: [[{ subnet: '172.18.0.0/16', gateway: '172.18.0.1' }]] },
         capabilities: { portMappings: true, ips: true, mac: true },
       },
@@ -71,6 +72,7 @@ test('subnets, gateways, ip-ranges, IPv6 and driver options become the bridge an
     hairpinMode: true,
     mtu: 1400,
     icc: false,
+    isolateNetworks: true,
     hostBindingIP: '127.0.0.1',
     ipam: {
       type: 'host-local',

@@ -269,6 +269,8 @@ export function bridgePluginConf(meta: NetworkMeta, defaults: BridgeDefaults = {
     hairpinMode: true,
     ...(opts.mtu ? { mtu: opts.mtu } : {}),
     ...(opts.icc ? {} : { icc: false }),
+    // Docker's isolation between bridge networks.
+    isolateNetworks: true,
     ...(opts.hostBindingIP ? { hostBindingIP: opts.hostBindingIP } : {}),
     ipam: { type: 'host-local', ranges, ...(defaults.ipamDataDir ? { dataDir: defaults.ipamDataDir } : {}) },
     ...(defaults.dns?.length ? { dns: { nameservers: [...defaults.dns] } } : {}),

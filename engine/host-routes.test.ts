@@ -1,0 +1,22 @@
+import test from 'ava';
+import { parseIpv6RouteTable, parseRouteTable } from './host-routes.js';
+
+test('IPv4 routes: destinations with their prefix, default routes skipped', (t) => {
+  const text = [
+    'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+    'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+    'br0\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0',
+  ].join('\n');
+  t.deepEqual(parseRouteTable(text), ['192.0.2.0/24', '10.0.0.0/8']);
+});
+
+test('IPv6 routes: destinations with their prefix; default, link-local and multicast skipped', (t) => {
+  const text = [
+    'fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0',
+    'fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0',
+    '00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000001 00000000 00000003     eth0',
+    'ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000003 00000000 00000001     eth0',
+  ].join('\n');
+  t.deepEqual(parseIpv6RouteTable(text), ['fd00::/64']);
+});
