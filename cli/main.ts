@@ -8,6 +8,7 @@ import { DAEMON_ARG } from '../dns/pid-file.js';
 import { containerCommands } from './container.js';
 import { pluginDir } from './context.js';
 import { networkCommand } from './network.js';
+import { systemCommand } from './system.js';
 
 const VERSION = '0.1.0';
 const USAGE_ERROR = 2;
@@ -50,6 +51,7 @@ program
 
 program.addCommand(networkCommand());
 for (const c of containerCommands()) program.addCommand(c);
+program.addCommand(systemCommand());
 // Every subcommand reports its errors through the handler below, never by exiting itself.
 const exitOverride = (cmd: Command): void => {
   cmd.exitOverride();

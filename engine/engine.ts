@@ -468,6 +468,36 @@ export class Engine {
     });
   }
 
+  /**
+   * `system prune`, the reconciliation after a crash or a reboot: containers whose process is gone
+   * (or whose namespace is, as after a reboot wiped /run) are torn down from their records, then
+   * every network is garbage-collected against the containers that remain, which releases what
+   * killed commands leaked (addresses, rules, ports, veths) even without any record of it.
+   */
+  async systemPrune(): Promise<{ containers: string[]; errors: string[] }> {
+    return this.locked(async () => {
+      const removed: string[] = [];
+      const errors: string[] = [];
+      for (const record of await this.containers.list()) {
+        // Under the lock, a record still "creating" was left by a killed command.
+        const gone = record.state === 'creating' || !isAlive(record.pid, record.startTime) || (record.netns !== undefined && !isMounted(record.netns));
+        if (!gone) continue;
+        await this.teardown(record).then(
+          () => removed.push(record.name),
+          (err: unknown) => errors.push((err as Error).message),
+        );
+      }
+      const remaining = await this.containers.list();
+      const lists = [parseConfList(LOOPBACK_LIST), ...(await Promise.all((await this.listNetworks()).filter((n) => n.doc).map((n) => this.networks.configList(n.name))))];
+      for (const list of lists) {
+        const valid = remaining.flatMap((c) => (list.name === 'none' ? [{ containerID: c.id, ifname: 'lo' }] : c.attachments.filter((a) => a.network === list.name).map((a) => ({ containerID: c.id, ifname: a.ifname }))));
+        await this.runtime.gc(list, valid).catch((err: unknown) => errors.push(`network ${list.name}: ${(err as Error).message}`));
+      }
+      await this.dnsSync.sync(remaining);
+      return { containers: removed, errors };
+    });
+  }
+
   /** `exec`: a command in the running container's namespaces; resolves with its exit status. */
   async exec(ref: string, command: string[]): Promise<number> {
     const { record, running } = await this.container(ref);

@@ -196,3 +196,32 @@ test('concurrent runs on one network get distinct addresses', async (t) => {
   const addresses = Object.values(members).map((m: any) => m.IPv4Address);
   t.is(new Set(addresses).size, 4);
 });
+
+test('system prune after a crash and a reboot-like wipe: dead containers and leaked addresses and rules are released', async (t) => {
+  const c = await cliSandbox(t);
+  await c.ok(['network', 'create', '--subnet', '10.123.0.0/24', 'app']);
+  await c.ok(['run', '-d', '--name', 'gone', '--network', 'app', '-p', '9090:80', '--', 'sleep', '600']);
+  await c.ok(['run', '-d', '--name', 'kept', '--network', 'app', '--', 'sleep', '600']);
+  const inspect = async (name: string) => JSON.parse(await c.ok(['inspect', name]))[0];
+  const gone = await inspect('gone');
+  const goneIp = gone.NetworkSettings.Networks.app.IPAddress as string;
+  // The reboot: the process dies and the namespace mount disappears with /run.
+  process.kill(gone.State.Pid, 'SIGKILL');
+  const nsFile = join(c.root, 'netns', gone.Id);
+  await c.sb.exec('umount', ['--lazy', nsFile], undefined, { reject: false });
+  // And a killed `ctnet run` leaked an address nothing records.
+  const ipamDir = join(c.root, 'ipam', 'app');
+  writeFileSync(join(ipamDir, '10.123.0.99'), 'leaked\r\neth0');
+  const rules = async () => (await c.sb.exec('iptables-save', [])).stdout.split('\n').filter((l) => l.includes(`${goneIp}/`) || l.includes(`${goneIp}:`));
+  t.not((await rules()).length, 0);
+
+  const out = await c.ok(['system', 'prune']);
+  t.is(out, 'removed container gone');
+  t.deepEqual(await rules(), [], 'the dead container\'s rules are gone');
+  const held = readdirSync(ipamDir).filter((f) => /^\d/.test(f));
+  t.deepEqual(held, [(await inspect('kept')).NetworkSettings.Networks.app.IPAddress], 'only the live container holds an address');
+  t.is((await c.ctnet(['inspect', 'gone'])).exitCode, 1);
+  // The port is free again, and the kept container still works.
+  await c.ok(['run', '-d', '--name', 'again', '--network', 'app', '-p', '9090:80', '--', 'sleep', '600']);
+  t.is(JSON.parse(await c.ok(['ps', '--format', 'json'])).length, 2);
+});
