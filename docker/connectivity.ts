@@ -1,9 +1,7 @@
-// External connectivity: published ports (ProgramExternalConnectivity), masquerade, and the
-// firewall side of --internal, all of which belong to ctnet's nat/ layer. The driver talks to it
-// through this one seam, so it never builds a rule itself.
-//
-// nat/ is not part of this build yet: `natUnavailable` says so clearly whenever a port is to be
-// published (no silent success), and warns once per network whose masquerade cannot be applied.
+// External connectivity: published ports (ProgramExternalConnectivity), masquerade, forwarding
+// and the firewall side of icc=false and --internal, all of which belong to ctnet's nat/ layer.
+// The driver talks to it through this one seam (nat-connectivity.ts implements it), so it never
+// builds a rule itself.
 import { PluginError } from './errors.js';
 import { LABEL } from './protocol.js';
 
@@ -23,6 +21,7 @@ export interface PortBinding {
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 const PROTOCOLS: Record<number, Protocol> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+export const PROTOCOL_NUMBERS: Record<Protocol, number> = { tcp: 6, udp: 17, sctp: 132 };
 
 export interface PortMapping {
   protocol: Protocol;
@@ -40,10 +39,12 @@ export interface EndpointRef {
   endpointId: string;
   /** The bridge the endpoint's veth is attached to. */
   bridge: string;
-  /** Container addresses without prefix. */
-  address: string | undefined;
-  addressV6: string | undefined;
+  /** The endpoint's addresses with their subnet's prefix ("10.1.2.5/24"). */
+  ips: string[];
 }
+
+/** What teardown needs: it works from nat/'s records, by identity alone. */
+export type EndpointId = Pick<EndpointRef, 'networkId' | 'endpointId'>;
 
 export interface NetworkRef {
   networkId: string;
@@ -55,17 +56,31 @@ export interface NetworkRef {
 }
 
 export interface Connectivity {
-  /**
-   * Network-wide rules: masquerade of its subnets, --internal isolation, and accepting forwarded
-   * traffic of the bridge (dockerd's iptables mode sets the FORWARD policy to DROP, which with
-   * br_netfilter also drops traffic between the bridge's own ports). Idempotent (run again on restart).
-   */
+  /** What a network needs before its first endpoint (shared chains, route_localnet on the bridge). Idempotent. */
   setUpNetwork(network: NetworkRef): Promise<void>;
+  /** Removes the rules and port reservations of every endpoint of the network. */
   tearDownNetwork(network: NetworkRef): Promise<void>;
-  /** Publishes the ports; resolves with the bindings as made (host ports chosen where 0). Idempotent. */
-  setUpExternal(endpoint: EndpointRef, mappings: readonly PortMapping[]): Promise<PortBinding[]>;
-  /** Removes everything setUpExternal made for the endpoint; tolerates nothing being there. */
-  tearDownExternal(endpoint: EndpointRef): Promise<void>;
+  /**
+   * A joined endpoint's own rules: masquerade, FORWARD accepts (dockerd's iptables mode sets the
+   * policy to DROP, which with br_netfilter also drops traffic between the bridge's own ports),
+   * icc=false and --internal isolation, isolation from other networks. Idempotent: rules already in
+   * place are left alone (a restart does not interrupt traffic).
+   */
+  setUpEndpoint(network: NetworkRef, endpoint: EndpointRef): Promise<void>;
+  /** Removes everything of the endpoint: its own rules and its published ports; fine when nothing is there. */
+  tearDownEndpoint(endpoint: EndpointId): Promise<void>;
+  /**
+   * Publishes the ports; resolves with the bindings as made (host ports chosen where 0 or a
+   * range). `published` are the other endpoints' bindings, whose host ports are not free. Idempotent.
+   */
+  setUpExternal(endpoint: EndpointRef, mappings: readonly PortMapping[], published: readonly PortBinding[]): Promise<PortBinding[]>;
+  /** Removes what setUpExternal made for the endpoint; fine when nothing is there. */
+  tearDownExternal(endpoint: EndpointId): Promise<void>;
+  /**
+   * After a restart: removes the rules and reservations of the network's endpoints that are not
+   * `joined` (their own rules) or not `publishing` (their published ports), by endpoint id.
+   */
+  collect(network: NetworkRef, live: { joined: readonly string[]; publishing: readonly string[] }): Promise<void>;
 }
 
 function port(value: unknown, what: string): number {
@@ -99,24 +114,4 @@ export function parsePortMap(options: Record<string, unknown>, containerIp: stri
     const hostIp = typeof r.HostIP === 'string' && r.HostIP !== '' ? r.HostIP : defaultHostIp;
     return { protocol, containerIp: ip, containerPort, hostIp, hostPort, hostPortEnd: hostPortEnd || hostPort };
   });
-}
-
-/** The connectivity of a build without nat/: nothing to publish with, said plainly. */
-export function natUnavailable(warn: (message: string) => void): Connectivity {
-  return {
-    async setUpNetwork(network) {
-      if (network.ipMasq && !network.internal) {
-        warn(`network ${network.networkId.slice(0, 12)}: masquerade is not applied (ctnet's nat/ layer is not available in this build): containers reach the host and each other, not beyond`);
-      }
-    },
-    async tearDownNetwork() {},
-    async setUpExternal(endpoint, mappings) {
-      if (mappings.length === 0) return [];
-      const what = mappings.map((m) => `${m.hostIp ? `${m.hostIp}:` : ''}${m.hostPort || ''}:${m.containerPort}/${m.protocol}`).join(', ');
-      throw new PluginError(
-        `cannot publish ports (${what}) of endpoint ${endpoint.endpointId.slice(0, 12)}: ctnet's nat/ layer, which publishes ports, is not available in this build`,
-      );
-    },
-    async tearDownExternal() {},
-  };
 }

@@ -6,9 +6,11 @@
 //   docker network create -d ctnet --ipam-driver ctnet --subnet 10.1.2.0/24 n1
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { type Connectivity, natUnavailable } from './connectivity.js';
+import { DATA_DIR_ENV, DEFAULT_DATA_DIR, firewallBackend, resolveDataDir } from '../nat/index.js';
+import type { Connectivity } from './connectivity.js';
 import { createDriver } from './driver.js';
 import { type Kernel, netlinkKernel } from './kernel.js';
+import { natConnectivity } from './nat-connectivity.js';
 import { restore } from './network.js';
 import { serve } from './server.js';
 import { StateStore } from './state.js';
@@ -58,16 +60,10 @@ export async function runDockerPlugin(opts: DockerPluginOptions = {}): Promise<D
   await state.open();
   let server: Server | undefined;
   try {
-    const warned = new Set<string>();
     const deps = {
       state,
       kernel: opts.kernel ?? netlinkKernel(),
-      connectivity:
-        opts.connectivity ??
-        natUnavailable((m) => {
-          if (!warned.has(m)) log(m);
-          warned.add(m);
-        }),
+      connectivity: opts.connectivity ?? natConnectivity(firewallBackend({ log })),
       log,
     };
     await restore(deps);
@@ -76,7 +72,7 @@ export async function runDockerPlugin(opts: DockerPluginOptions = {}): Promise<D
     state.close();
     throw err;
   }
-  log(`listening on ${socketPath} (state in ${stateDir})`);
+  log(`listening on ${socketPath} (state in ${stateDir}, firewall records and host port reservations in ${resolveDataDir()})`);
   const listening = server;
   let closed: Promise<void> | undefined;
   return {
@@ -100,7 +96,9 @@ export async function runDockerPlugin(opts: DockerPluginOptions = {}): Promise<D
 const USAGE = `usage: docker-plugin [--name NAME] [--state-dir DIR] [--socket-dir DIR]
 
 Serves Docker's network driver and IPAM driver protocols as NAME (default ${DEFAULT_PLUGIN_NAME}) on
-SOCKET-DIR/NAME.sock (default ${DEFAULT_SOCKET_DIR}); state in STATE-DIR (default ${DEFAULT_STATE_ROOT}/NAME).`;
+SOCKET-DIR/NAME.sock (default ${DEFAULT_SOCKET_DIR}); state in STATE-DIR (default ${DEFAULT_STATE_ROOT}/NAME).
+Firewall records and host port reservations go to $${DATA_DIR_ENV} (default ${DEFAULT_DATA_DIR}), shared
+with ctnet's CNI plugins so a host port is never given to two of them.`;
 
 export function parseArgs(argv: readonly string[]): DockerPluginOptions | 'help' {
   const out: DockerPluginOptions = {};

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Connectivity, type PortBinding, natUnavailable } from './connectivity.js';
+import type { Connectivity, PortBinding } from './connectivity.js';
 import { createDriver, dispatch } from './driver.js';
 import type { Kernel } from './kernel.js';
 import { restore } from './network.js';
@@ -45,6 +45,7 @@ function fakeKernel() {
 /** A connectivity that records what it is asked and binds every mapping to hostPort, or 40000 for "any". */
 function recordingConnectivity() {
   const calls: string[] = [];
+  const short = (id: string) => id.slice(0, 4);
   const connectivity: Connectivity = {
     async setUpNetwork(n) {
       calls.push(`setUpNetwork ${n.bridge} masq=${n.ipMasq}`);
@@ -52,18 +53,28 @@ function recordingConnectivity() {
     async tearDownNetwork(n) {
       calls.push(`tearDownNetwork ${n.bridge}`);
     },
-    async setUpExternal(ep, mappings) {
-      calls.push(`setUpExternal ${ep.address} ${mappings.map((m) => `${m.hostIp || '*'}:${m.hostPort}->${m.containerPort}/${m.protocol}`).join(',')}`);
+    async setUpEndpoint(n, ep) {
+      calls.push(`setUpEndpoint ${short(ep.endpointId)} ${ep.ips.join(',')} on ${ep.bridge} icc=${n.icc} internal=${n.internal}`);
+    },
+    async tearDownEndpoint(ep) {
+      calls.push(`tearDownEndpoint ${short(ep.endpointId)}`);
+    },
+    async setUpExternal(ep, mappings, published) {
+      const taken = published.map((b) => b.HostPort).join(',');
+      calls.push(`setUpExternal ${ep.ips.join(',')} ${mappings.map((m) => `${m.hostIp || '*'}:${m.hostPort}->${m.containerPort}/${m.protocol}`).join(',')}${taken ? ` taken ${taken}` : ''}`);
       return mappings.map((m): PortBinding => ({ Proto: 6, IP: m.containerIp, Port: m.containerPort, HostIP: m.hostIp, HostPort: m.hostPort || 40000, HostPortEnd: m.hostPort || 40000 }));
     },
     async tearDownExternal(ep) {
-      calls.push(`tearDownExternal ${ep.address}`);
+      calls.push(`tearDownExternal ${short(ep.endpointId)}`);
+    },
+    async collect(n, live) {
+      calls.push(`collect ${n.bridge} joined=${live.joined.map(short).join(',')} publishing=${live.publishing.map(short).join(',')}`);
     },
   };
   return { connectivity, calls };
 }
 
-async function setup(t: import('ava').ExecutionContext, connectivity: Connectivity = natUnavailable(() => {})) {
+async function setup(t: import('ava').ExecutionContext, connectivity: Connectivity = recordingConnectivity().connectivity) {
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-docker-unit-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const state = new StateStore(join(dir, 'state'));
@@ -151,10 +162,6 @@ test('network lifecycle: create, endpoint, join, leave, delete', async (t) => {
   });
   t.like((await state.read()).endpoints[EP], { hostVeth: 'vethhost', srcName: 'vethsand', sandboxKey: '/var/run/docker/netns/x', mac: '02:42:0a:01:02:05' });
   t.deepEqual(await call('NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.endpoint.exposedports': [{ Proto: 6, Port: 80 }] } }), {}, 'nothing to publish');
-  await t.throwsAsync(
-    call('NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [{ Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 0 }] } }),
-    { message: /cannot publish ports \(8080:80\/tcp\)/ },
-  );
   t.deepEqual(await call('NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP }), {});
   t.deepEqual(await call('NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }), {});
   t.deepEqual(await call('NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP }), {});
@@ -251,7 +258,7 @@ test('over HTTP on a unix socket: JSON replies, 404 for unknown methods, 400 for
   t.false(existsSync(socketPath), 'closing removes the socket');
 });
 
-test('published ports go through the connectivity seam, are reported, re-programmed on restart and revoked', async (t) => {
+test('firewall rules and published ports go through the connectivity seam, are reported, re-applied on restart and removed', async (t) => {
   const rec = recordingConnectivity();
   const { call, deps } = await setup(t, rec.connectivity);
   await call('NetworkDriver.CreateNetwork', {
@@ -261,6 +268,13 @@ test('published ports go through the connectivity seam, are reported, re-program
   });
   await call('NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: EP, Interface: { Address: '10.1.2.5/24' } });
   await call('NetworkDriver.Join', { NetworkID: NET, EndpointID: EP, SandboxKey: '/x' });
+  // Another endpoint publishing 9090: its host port is not free for the first.
+  const other = 'c'.repeat(64);
+  await call('NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: other, Interface: { Address: '10.1.2.6/24' } });
+  await call('NetworkDriver.Join', { NetworkID: NET, EndpointID: other, SandboxKey: '/y' });
+  await call('NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: other, Options: { 'com.docker.network.portmap': [{ Proto: 6, Port: 80, HostPort: 9090 }] } });
+  // An endpoint created but never joined has no rules to keep.
+  await call('NetworkDriver.CreateEndpoint', { NetworkID: NET, EndpointID: 'd'.repeat(64), Interface: { Address: '10.1.2.7/24' } });
   const portmap = [
     { Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 0 },
     { Proto: 6, IP: '', Port: 443, HostIP: '127.0.0.1', HostPort: 0, HostPortEnd: 0 },
@@ -273,25 +287,33 @@ test('published ports go through the connectivity seam, are reported, re-program
   ]);
   t.deepEqual(info.Value['com.docker.network.endpoint.exposedports'], [{ Proto: 6, Port: 80 }, { Proto: 6, Port: 443 }]);
 
-  // A restarted plugin programs the same bindings again (the chosen host port stays).
+  // A restarted plugin collects the rules of endpoints it no longer knows, then re-applies the
+  // others' rules and the same bindings (the chosen host port stays).
+  const bridge = `ct-${NET.slice(0, 12)}`;
+  const before = rec.calls.length;
   await restore(deps);
-  t.is(rec.calls.filter((c) => c.startsWith('setUpExternal')).at(-1), 'setUpExternal 10.1.2.5 192.0.2.7:8080->80/tcp,127.0.0.1:40000->443/tcp');
+  t.deepEqual(rec.calls.slice(before), [
+    `setUpNetwork ${bridge} masq=true`,
+    `collect ${bridge} joined=bbbb,cccc publishing=bbbb,cccc`,
+    `setUpEndpoint bbbb 10.1.2.5/24 on ${bridge} icc=true internal=false`,
+    'setUpExternal 10.1.2.5/24 192.0.2.7:8080->80/tcp,127.0.0.1:40000->443/tcp taken 9090',
+    `setUpEndpoint cccc 10.1.2.6/24 on ${bridge} icc=true internal=false`,
+    'setUpExternal 10.1.2.6/24 192.0.2.7:9090->80/tcp taken 8080,40000',
+  ]);
 
   await call('NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP });
   t.deepEqual((await call('NetworkDriver.EndpointOperInfo', { NetworkID: NET, EndpointID: EP })).Value, {});
   await call('NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP });
   await call('NetworkDriver.DeleteEndpoint', { NetworkID: NET, EndpointID: EP });
   await call('NetworkDriver.DeleteNetwork', { NetworkID: NET });
-  const bridge = `ct-${NET.slice(0, 12)}`;
-  t.deepEqual(rec.calls, [
+  t.deepEqual(rec.calls.slice(0, before), [
     `setUpNetwork ${bridge} masq=true`,
-    'setUpExternal 10.1.2.5 192.0.2.7:8080->80/tcp,127.0.0.1:0->443/tcp',
-    `setUpNetwork ${bridge} masq=true`,
-    'setUpExternal 10.1.2.5 192.0.2.7:8080->80/tcp,127.0.0.1:40000->443/tcp',
-    'tearDownExternal 10.1.2.5',
-    'tearDownExternal 10.1.2.5',
-    `tearDownNetwork ${bridge}`,
+    `setUpEndpoint bbbb 10.1.2.5/24 on ${bridge} icc=true internal=false`,
+    `setUpEndpoint cccc 10.1.2.6/24 on ${bridge} icc=true internal=false`,
+    'setUpExternal 10.1.2.6/24 192.0.2.7:9090->80/tcp',
+    'setUpExternal 10.1.2.5/24 192.0.2.7:8080->80/tcp,127.0.0.1:0->443/tcp taken 9090',
   ]);
+  t.deepEqual(rec.calls.slice(before + 6), ['tearDownExternal bbbb', 'tearDownEndpoint bbbb', 'tearDownEndpoint bbbb', 'tearDownEndpoint cccc', 'tearDownEndpoint dddd', `tearDownNetwork ${bridge}`]);
   await t.throwsAsync(
     call('NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': portmap } }),
     { message: /network aaaaaaaaaaaa is not known/ },

@@ -2,7 +2,7 @@
 // handler records what it did in the plugin state and changes the kernel through the Kernel seam;
 // teardown works from the record, and tolerates the kernel objects being gone already.
 import { parseMac } from '../netlink/index.js';
-import { type Connectivity, type EndpointRef, type NetworkRef, parsePortMap } from './connectivity.js';
+import { type Connectivity, type EndpointRef, type NetworkRef, type PortBinding, parsePortMap } from './connectivity.js';
 import { PluginError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import { bareAddress, parseNetworkSettings, subnetFor } from './options.js';
@@ -45,9 +45,20 @@ export const endpointRef = (net: NetworkRecord, ep: EndpointRecord): EndpointRef
   networkId: net.id,
   endpointId: ep.id,
   bridge: net.settings.bridge,
-  address: ep.address ? bareAddress(ep.address) : undefined,
-  addressV6: ep.addressV6 ? bareAddress(ep.addressV6) : undefined,
+  ips: [ep.address, ep.addressV6].filter((a): a is string => !!a),
 });
+
+/** The request's port mappings; their bindings name the endpoint's IPv4 address (IPv6 without one). */
+const portMapOf = (net: NetworkRecord, ep: EndpointRecord, options: Record<string, unknown>) => {
+  const address = ep.address ?? ep.addressV6;
+  return parsePortMap(options, address ? bareAddress(address) : undefined, net.settings.hostBindingIP);
+};
+
+/** Host ports that other endpoints publish. */
+const publishedByOthers = (s: PluginState, ep: EndpointRecord): PortBinding[] =>
+  Object.values(s.endpoints)
+    .filter((e) => e.id !== ep.id)
+    .flatMap((e) => e.ports);
 
 /**
  * The MAC Docker's own bridge driver would give: 02:42 and the IPv4 address, so a container that
@@ -92,7 +103,7 @@ export async function deleteNetwork(deps: NetworkDeps, networkId: string) {
     }
     // dockerd deletes endpoints first; whatever is left (a crash in between) goes with the network.
     for (const ep of Object.values(s.endpoints).filter((e) => e.networkId === networkId)) {
-      await deps.connectivity.tearDownExternal(endpointRef(net, ep));
+      await deps.connectivity.tearDownEndpoint({ networkId, endpointId: ep.id });
       await deps.kernel.detach(ep);
       delete s.endpoints[ep.id];
     }
@@ -140,8 +151,7 @@ export async function deleteEndpoint(deps: NetworkDeps, networkId: string, endpo
   return deps.state.update(async (s) => {
     const ep = s.endpoints[endpointId];
     if (!ep) return {};
-    const net = s.networks[networkId];
-    if (net) await deps.connectivity.tearDownExternal(endpointRef(net, ep));
+    await deps.connectivity.tearDownEndpoint({ networkId, endpointId });
     await deps.kernel.detach(ep);
     delete s.endpoints[endpointId];
     return {};
@@ -179,6 +189,12 @@ export async function join(deps: NetworkDeps, req: JoinRequest) {
     const net = networkOf(s, req.NetworkID);
     const ep = endpointOf(s, req.NetworkID, req.EndpointID);
     const { hostVeth, srcName } = await deps.kernel.attach(net, ep);
+    try {
+      await deps.connectivity.setUpEndpoint(networkRef(net), endpointRef(net, ep));
+    } catch (err) {
+      await deps.kernel.detach(ep).catch((e: Error) => deps.log(`rollback: ${e.message}`));
+      throw err;
+    }
     ep.hostVeth = hostVeth;
     ep.srcName = srcName;
     ep.sandboxKey = req.SandboxKey || undefined;
@@ -190,8 +206,7 @@ export async function leave(deps: NetworkDeps, networkId: string, endpointId: st
   return deps.state.update(async (s) => {
     const ep = s.endpoints[endpointId];
     if (!ep) return {};
-    const net = s.networks[networkId];
-    if (net && ep.ports.length > 0) await deps.connectivity.tearDownExternal(endpointRef(net, ep));
+    await deps.connectivity.tearDownEndpoint({ networkId, endpointId });
     await deps.kernel.detach(ep);
     Object.assign(ep, { hostVeth: undefined, srcName: undefined, sandboxKey: undefined, ports: [] });
     return {};
@@ -202,11 +217,10 @@ export async function programExternalConnectivity(deps: NetworkDeps, req: Extern
   return deps.state.update(async (s) => {
     const net = networkOf(s, req.NetworkID);
     const ep = endpointOf(s, req.NetworkID, req.EndpointID);
-    const ref = endpointRef(net, ep);
-    const mappings = parsePortMap(req.Options, ref.address, net.settings.hostBindingIP);
+    const mappings = portMapOf(net, ep, req.Options);
     if (mappings.length === 0) return {};
     if (net.settings.internal) throw new PluginError(`network ${short(net.id)} is internal: ports cannot be published from it`);
-    ep.ports = await deps.connectivity.setUpExternal(ref, mappings);
+    ep.ports = await deps.connectivity.setUpExternal(endpointRef(net, ep), mappings, publishedByOthers(s, ep));
     return {};
   });
 }
@@ -214,9 +228,8 @@ export async function programExternalConnectivity(deps: NetworkDeps, req: Extern
 export async function revokeExternalConnectivity(deps: NetworkDeps, networkId: string, endpointId: string) {
   return deps.state.update(async (s) => {
     const ep = s.endpoints[endpointId];
-    const net = s.networks[networkId];
-    if (!ep || !net) return {};
-    await deps.connectivity.tearDownExternal(endpointRef(net, ep));
+    if (!ep) return {};
+    await deps.connectivity.tearDownExternal({ networkId, endpointId });
     ep.ports = [];
     return {};
   });
@@ -224,12 +237,16 @@ export async function revokeExternalConnectivity(deps: NetworkDeps, networkId: s
 
 /**
  * After a restart: every known network's bridge back in place (a reboot, or someone deleting it),
- * its network-wide rules and published ports re-applied, and veths of endpoints that never finished
- * joining removed. A network that cannot be restored is reported, not fatal.
+ * firewall rules of endpoints that are gone collected, the others' rules and published ports
+ * re-applied where missing, and veths of endpoints that never finished joining removed. A network
+ * or endpoint that cannot be restored is reported, not fatal.
  */
 export async function restore(deps: NetworkDeps): Promise<void> {
   await deps.state.update(async (s) => {
+    for (const ep of Object.values(s.endpoints)) if (!s.networks[ep.networkId]) delete s.endpoints[ep.id];
+    const endpoints = Object.values(s.endpoints);
     for (const net of Object.values(s.networks)) {
+      const mine = endpoints.filter((e) => e.networkId === net.id);
       try {
         const { createdBridge } = await deps.kernel.setUpNetwork(net);
         if (createdBridge) {
@@ -237,26 +254,26 @@ export async function restore(deps: NetworkDeps): Promise<void> {
           deps.log(`restore: network ${short(net.id)}: bridge ${net.settings.bridge} re-created`);
         }
         await deps.connectivity.setUpNetwork(networkRef(net));
+        await deps.connectivity.collect(networkRef(net), {
+          joined: mine.filter((e) => e.hostVeth).map((e) => e.id),
+          publishing: mine.filter((e) => e.ports.length > 0).map((e) => e.id),
+        });
       } catch (err) {
         deps.log(`restore: network ${short(net.id)}: ${(err as Error).message}`);
-      }
-    }
-    for (const ep of Object.values(s.endpoints)) {
-      const net = s.networks[ep.networkId];
-      if (!net) {
-        delete s.endpoints[ep.id];
         continue;
       }
-      if (ep.ports.length === 0) continue;
-      const ref = endpointRef(net, ep);
-      const mappings = parsePortMap({ [LABEL.portMap]: ep.ports }, ref.address);
-      try {
-        ep.ports = await deps.connectivity.setUpExternal(ref, mappings);
-      } catch (err) {
-        deps.log(`restore: endpoint ${short(ep.id)}: published ports: ${(err as Error).message}`);
+      for (const ep of mine.filter((e) => e.hostVeth)) {
+        try {
+          await deps.connectivity.setUpEndpoint(networkRef(net), endpointRef(net, ep));
+          if (ep.ports.length > 0) {
+            ep.ports = await deps.connectivity.setUpExternal(endpointRef(net, ep), portMapOf(net, ep, { [LABEL.portMap]: ep.ports }), publishedByOthers(s, ep));
+          }
+        } catch (err) {
+          deps.log(`restore: endpoint ${short(ep.id)}: ${(err as Error).message}`);
+        }
       }
     }
-    const joined = new Set(Object.values(s.endpoints).filter((e) => e.hostVeth).map((e) => e.id));
+    const joined = new Set(endpoints.filter((e) => e.hostVeth).map((e) => e.id));
     const removed = await deps.kernel.sweep(new Set(Object.keys(s.networks)), joined).catch((err: Error) => {
       deps.log(`restore: sweeping leftover veths: ${err.message}`);
       return [];

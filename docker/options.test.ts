@@ -1,6 +1,6 @@
 import test from 'ava';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { natUnavailable, parsePortMap } from './connectivity.js';
+import { parsePortMap } from './connectivity.js';
 import { parseArgs } from './daemon.js';
 import { PluginError, errorReply } from './errors.js';
 import { defaultBridgeName, parseNetworkSettings, subnetFor } from './options.js';
@@ -114,20 +114,6 @@ test('port maps from ProgramExternalConnectivity', (t) => {
   t.throws(() => parsePortMap({ 'com.docker.network.portmap': [{ Proto: 6, Port: 80, HostPort: 70000 }] }, '10.1.2.5'), { message: /host port 70000/ });
   t.throws(() => parsePortMap({ 'com.docker.network.portmap': [{ Proto: 6, Port: 80, HostPort: 90, HostPortEnd: 85 }] }, '10.1.2.5'), { message: /reversed/ });
   t.throws(() => parsePortMap({ 'com.docker.network.portmap': [{ Proto: 6, Port: 80 }] }, undefined), { message: /no address/ });
-});
-
-test('without nat/, publishing is refused plainly and nothing else fails', async (t) => {
-  const warnings: string[] = [];
-  const c = natUnavailable((m) => warnings.push(m));
-  const ep = { networkId: ID, endpointId: 'e'.repeat(64), bridge: 'br', address: '10.1.2.5', addressV6: undefined };
-  t.deepEqual(await c.setUpExternal(ep, []), []);
-  const err = await t.throwsAsync(c.setUpExternal(ep, [{ protocol: 'tcp', containerIp: '10.1.2.5', containerPort: 80, hostIp: '', hostPort: 8080, hostPortEnd: 8080 }]));
-  t.regex(err!.message, /cannot publish ports \(8080:80\/tcp\) of endpoint eeeeeeeeeeee: ctnet's nat\/ layer, which publishes ports, is not available/);
-  await c.setUpNetwork({ networkId: ID, bridge: 'br', subnets: [], ipMasq: true, icc: true, internal: false });
-  t.is(warnings.length, 1);
-  await c.setUpNetwork({ networkId: ID, bridge: 'br', subnets: [], ipMasq: false, icc: true, internal: false });
-  t.is(warnings.length, 1, 'no masquerade asked, no warning');
-  await c.tearDownExternal(ep);
 });
 
 test('command line', (t) => {

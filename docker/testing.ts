@@ -2,14 +2,20 @@
 // own directories, and a busybox image. Everything is torn down by PID and path, in order, even when
 // the test fails: containers, dockerd, its containerd and shims, the plugin and its socket, mounts
 // under the test's directory, the directory, the namespaces.
+//
+// dockerd runs with --iptables=false: its own rules concern its own bridges, and the tests are about
+// the plugin's. What its iptables mode does to everyone else, a FORWARD policy of DROP, the sandbox
+// sets itself, so every test proves the plugin's networks work under it.
 import type { ExecutionContext } from 'ava';
 import { execa, type ResultPromise } from 'execa';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sandbox, ctnetBin, repoRoot } from '../integration/sandbox.js';
+import { type Container, Sandbox, ctnetBin, repoRoot } from '../integration/sandbox.js';
+import { DATA_DIR_ENV } from '../nat/index.js';
 import type { PluginState } from './state.js';
 
 export const BUSYBOX = '/bin/busybox';
@@ -17,6 +23,10 @@ export const IMAGE = 'bb:latest';
 const APPLETS = ['sh', 'httpd', 'wget', 'nc', 'sleep', 'cat', 'echo', 'ip', 'ifconfig', 'ls', 'nslookup', 'ping', 'printf', 'tail'];
 export const PAGE = 'hello-ctnet';
 export const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
+/** The link between the sandbox host and the "outside" namespace (another machine, the internet). */
+export const OUTSIDE = { host: '198.51.100.1', peer: '198.51.100.2', prefix: 24 } as const;
+/** Where the tests' networks live: the outside routes it back through the host. */
+export const TEST_SUBNETS = '10.201.0.0/16';
 
 const alive = (pid: number): boolean => {
   try {
@@ -111,6 +121,7 @@ export class DockerSandbox {
     const sb = await Sandbox.create();
     const d = new DockerSandbox(sb, `ctnet-test-${sb.id}`);
     t.teardown(() => d.destroy());
+    for (const cmd of ['iptables', 'ip6tables']) await sb.exec(cmd, ['-w', '-P', 'FORWARD', 'DROP']);
     await d.startPlugin();
     await d.startDockerd();
     await d.importImage();
@@ -136,7 +147,8 @@ export class DockerSandbox {
     this.plugin = execa(
       'nsenter',
       [`--net=${this.sb.hostPath}`, '--', ctnetBin, 'docker-plugin', '--name', this.pluginName, '--state-dir', this.stateDir, '--socket-dir', PLUGIN_SOCKET_DIR],
-      { cwd: repoRoot, stdin: 'ignore', stdout: log, stderr: log, reject: false, env: { CTNET_DEBUG: '1' } },
+      // Firewall records and port reservations describe this sandbox's kernel state: its own directory.
+      { cwd: repoRoot, stdin: 'ignore', stdout: log, stderr: log, reject: false, env: { CTNET_DEBUG: '1', [DATA_DIR_ENV]: this.sb.stateDir } },
     );
     const deadline = Date.now() + 15_000;
     while (!(await this.pluginAnswers())) {
@@ -154,6 +166,19 @@ export class DockerSandbox {
         resolve(true);
       });
       s.once('error', () => resolve(false));
+    });
+  }
+
+  /** A plugin method, called as dockerd calls it; resolves with the JSON reply. */
+  pluginCall<T>(method: string, body: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.pluginSocket, path: `/${method}`, method: 'POST' }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(JSON.parse(text) as T));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
     });
   }
 
@@ -175,9 +200,7 @@ export class DockerSandbox {
       ...['--storage-driver', 'vfs'],
       // No docker0: the test is about the plugin's networks.
       ...['--bridge', 'none'],
-      // dockerd's iptables mode sets the FORWARD policy to DROP, and with br_netfilter loaded that
-      // drops bridged container-to-container traffic too: the accept rules for a plugin's bridges
-      // are nat/'s to program (not in this build), so dockerd leaves the firewall alone here.
+      // See the top of the file: the sandbox stands in for dockerd's FORWARD policy.
       '--iptables=false',
       // Containers outlive a dockerd restart, as production setups that restart dockerd have it.
       '--live-restore',
@@ -223,6 +246,31 @@ export class DockerSandbox {
   poolDirs(): string[] {
     const dir = join(this.stateDir, 'ipam');
     return existsSync(dir) ? readdirSync(dir) : [];
+  }
+
+  /**
+   * A namespace beside the host, linked to it on OUTSIDE's subnet, with a route to TEST_SUBNETS
+   * through the host: a container reaches it masqueraded or not, and what it sees tells which.
+   */
+  async outside(): Promise<Container> {
+    const ns = await this.sb.container('out');
+    await this.host('ip', ['link', 'add', 'vout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.path]);
+    await this.host('ip', ['addr', 'add', `${OUTSIDE.host}/${OUTSIDE.prefix}`, 'dev', 'vout']);
+    await this.host('ip', ['link', 'set', 'vout', 'up']);
+    await this.sb.exec('ip', ['addr', 'add', `${OUTSIDE.peer}/${OUTSIDE.prefix}`, 'dev', 'eth0'], ns.path);
+    for (const dev of ['lo', 'eth0']) await this.sb.exec('ip', ['link', 'set', dev, 'up'], ns.path);
+    await this.sb.exec('ip', ['route', 'add', TEST_SUBNETS, 'via', OUTSIDE.host], ns.path);
+    return ns;
+  }
+
+  /** The sandbox's IPv4 and IPv6 rulesets without counters, for before/after comparisons. */
+  async ruleset(): Promise<string> {
+    const dumps = await Promise.all(['iptables-save', 'ip6tables-save'].map((cmd) => this.host(cmd, [])));
+    return dumps
+      .flatMap((r) => r.stdout.split('\n'))
+      .filter((l) => !l.startsWith('#'))
+      .map((l) => l.replace(/ \[\d+:\d+\]$/, ''))
+      .join('\n');
   }
 
   /** Links of the sandbox host namespace, by name (no lo). */
