@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'native/build/', 'bin/'] },
+  { ignores: ['node_modules/', 'dist/', '.dist-*/', 'native/build/', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -139,16 +139,23 @@ export function versionInfo(): Record<string, unknown> {
   return { cniVersion: LATEST_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
 }
 
+/**
+ * A plugin, or a loader of it: the executables load theirs after the VERSION check, so a runtime's
+ * VERSION probe never pays for the plugin's modules (netlink, nat, valibot schemas).
+ */
+export type PluginSource = Plugin<NetConf> | (() => Promise<Plugin<NetConf>>);
+
 export interface Outcome {
   exitCode: 0 | 1;
   stdout: string;
 }
 
 /** Runs one invocation; never throws (everything becomes a spec error). Exported for tests. */
-export async function dispatch(plugin: Plugin<NetConf>, env: Env, readInput: () => string): Promise<Outcome> {
+export async function dispatch(source: PluginSource, env: Env, readInput: () => string): Promise<Outcome> {
   let version = LATEST_VERSION;
   try {
     if (env.CNI_COMMAND === 'VERSION') return ok(versionInfo());
+    const plugin = typeof source === 'function' ? await source() : source;
     const args = readCmdArgs(env, plugin.knownArgs);
     const raw = readNetConf(readInput(), args.command);
     version = raw.cniVersion;
@@ -199,7 +206,7 @@ function writeAll(text: string): void {
 }
 
 /** The executable's main: run, print, exit. */
-export function runPlugin(plugin: Plugin<NetConf>, about: string): void {
+export function runPlugin(plugin: PluginSource, about: string): void {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stderr.write(`${about}\nA CNI plugin: run by a container runtime with CNI_COMMAND and friends in the environment and the network config on stdin.\nSupported spec versions: ${SUPPORTED_VERSIONS.join(', ')}\n`);
     process.exit(0);

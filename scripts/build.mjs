@@ -1,13 +1,23 @@
 // Builds one CommonJS bundle per plugin (CJS starts ~9 ms faster than ESM, see design.md) and
 // writes the executables: bin/cni/<type> for each plugin and bin/ctnet for the CLI. Each is a tiny
 // sh launcher with absolute paths, so a runtime can use bin/cni as its CNI_PATH, or copy the
-// launchers elsewhere, and they still find this checkout's node and bundles.
+// launchers elsewhere, and they still find this checkout's node and bundles. Also the library
+// (package.json's main): the engine's API as one ES module, dist/lib/index.js.
+// `--out DIR` writes DIR/dist and DIR/bin instead (the bench builds a private copy there); DIR must
+// lie inside this checkout, for the bundles to find node_modules and the native addon.
+//
+// A rebuild never pulls files from under a running plugin: the bundles go to a fresh directory that
+// the `dist` symlink is then switched to in one rename, and each launcher is replaced by rename.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = resolve(parseArgs({ options: { out: { type: 'string', default: root } } }).values.out);
+const dist = join(out, 'dist');
+const buildDir = join(out, `.dist-${Date.now().toString(36)}-${process.pid}`);
 const pluginsDir = join(root, 'plugins');
 const plugins = (existsSync(pluginsDir) ? readdirSync(pluginsDir, { withFileTypes: true }) : [])
   .filter((d) => d.isDirectory() && existsSync(join(pluginsDir, d.name, 'main.ts')))
@@ -16,48 +26,64 @@ const plugins = (existsSync(pluginsDir) ? readdirSync(pluginsDir, { withFileType
 const entries = Object.fromEntries(plugins.map((p) => [`plugins/${p}`, join(pluginsDir, p, 'main.ts')]));
 if (existsSync(join(root, 'cli', 'main.ts'))) entries['cli'] = join(root, 'cli', 'main.ts');
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-await build({
-  entryPoints: entries,
-  outdir: join(root, 'dist'),
-  outExtension: { '.js': '.cjs' },
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'cjs',
   // netlink loads its native binding relative to its own package: keep it in node_modules.
-  // execa (with its dependencies ~290 KB, ~40 ms of every start) is only needed on paths that run
-  // another program: it stays in node_modules and is loaded by dynamic import() when used.
-  external: ['netlink', 'netlink/*', 'execa'],
+  // execa is bundled: loaded from node_modules as ESM (Node 20's loader, ~30 files) it cost ~100 ms
+  // of CPU on every ADD and DEL that runs iptables-restore; bundled, the `await import('execa')` in
+  // nat/ and cni/ becomes a lazy init, paid only by the runs that start a program (bench/README.md).
+  external: ['netlink', 'netlink/*'],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: entries,
+  outdir: buildDir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
   // ESM sources use import.meta.url; give the CJS bundle an equivalent.
   define: { 'import.meta.url': '__ctnet_import_meta_url' },
   banner: { js: 'var __ctnet_import_meta_url=require("url").pathToFileURL(__filename).href;' },
 });
+if (existsSync(join(root, 'engine', 'index.ts'))) {
+  await build({
+    ...common,
+    entryPoints: { 'lib/index': join(root, 'engine', 'index.ts') },
+    outdir: buildDir,
+    format: 'esm',
+    // Bundled CommonJS dependencies call require(): give the ES module one.
+    banner: { js: 'import { createRequire as __ctnetCreateRequire } from "node:module"; const require = __ctnetCreateRequire(import.meta.url);' },
+  });
+}
 
-// execa is ESM-only: a CommonJS bundle can import() it but not require() it (Node 20).
-for (const name of Object.keys(entries)) {
-  const text = readFileSync(join(root, 'dist', `${name}.cjs`), 'utf8');
-  if (/require\(["']execa["']\)/.test(text)) {
-    throw new Error(`${name}: execa must be loaded with "await import('execa')" (a static import becomes require(), which fails for ESM-only execa)`);
-  }
+// Switch `dist` to the new build in one rename (an older checkout's dist may be a real directory).
+// The build it pointed to stays until the next one, for plugins that were starting from it.
+const previous = existsSync(dist) && lstatSync(dist).isSymbolicLink() ? readlinkSync(dist) : undefined;
+if (existsSync(dist) && previous === undefined) rmSync(dist, { recursive: true, force: true });
+const link = `${buildDir}.link`;
+symlinkSync(basename(buildDir), link);
+renameSync(link, dist);
+for (const name of readdirSync(out)) {
+  if (name.startsWith('.dist-') && ![basename(buildDir), previous].includes(name)) rmSync(join(out, name), { recursive: true, force: true });
 }
 
 // A plugin never speaks TLS: clearing NODE_EXTRA_CA_CERTS saves ~40 ms of CA parsing per start.
-const launcher = (bundle) =>
-  `#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec '${process.execPath}' '${join(root, 'dist', bundle)}' "$@"\n`;
-const binCni = join(root, 'bin', 'cni');
-rmSync(binCni, { recursive: true, force: true });
+const launcher = (bundle) => `#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec '${process.execPath}' '${join(dist, bundle)}' "$@"\n`;
+function writeExecutable(path, text) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, path);
+}
+const binCni = join(out, 'bin', 'cni');
 mkdirSync(binCni, { recursive: true });
-for (const p of plugins) {
-  writeFileSync(join(binCni, p), launcher(`plugins/${p}.cjs`));
-  chmodSync(join(binCni, p), 0o755);
-}
-if (entries['cli']) {
-  writeFileSync(join(root, 'bin', 'ctnet'), launcher('cli.cjs'));
-  chmodSync(join(root, 'bin', 'ctnet'), 0o755);
-}
-console.log(`built ${plugins.length} plugins (${plugins.join(', ')})${entries['cli'] ? ' and the ctnet CLI' : ''}`);
+for (const name of readdirSync(binCni)) if (!plugins.includes(name)) rmSync(join(binCni, name), { force: true });
+for (const p of plugins) writeExecutable(join(binCni, p), launcher(`plugins/${p}.cjs`));
+if (entries['cli']) writeExecutable(join(out, 'bin', 'ctnet'), launcher('cli.cjs'));
+console.log(`built ${plugins.length} plugins (${plugins.join(', ')})${entries['cli'] ? ', the ctnet CLI' : ''} and the library`);

@@ -1,5 +1,4 @@
 // host-local: allocates addresses from ranges, recorded in files under the data dir (ipam/).
 import { runPlugin } from '../../cni/skel.js';
-import { hostLocalPlugin } from '../../ipam/plugin.js';
 
-runPlugin(hostLocalPlugin, 'ctnet host-local IPAM');
+runPlugin(async () => (await import('../../ipam/plugin.js')).hostLocalPlugin, 'ctnet host-local IPAM');

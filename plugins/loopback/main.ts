@@ -1,4 +1,3 @@
 import { runPlugin } from '../../cni/skel.js';
-import { loopbackPlugin } from '../../modes/loopback.js';
 
-runPlugin(loopbackPlugin, 'ctnet loopback: brings lo up in the container');
+runPlugin(async () => (await import('../../modes/loopback.js')).loopbackPlugin, 'ctnet loopback: brings lo up in the container');

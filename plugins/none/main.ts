@@ -1,4 +1,3 @@
 import { runPlugin } from '../../cni/skel.js';
-import { loopbackPlugin } from '../../modes/loopback.js';
 
-runPlugin(loopbackPlugin, 'ctnet none (--network none): the container gets only lo');
+runPlugin(async () => (await import('../../modes/loopback.js')).loopbackPlugin, 'ctnet none (--network none): the container gets only lo');

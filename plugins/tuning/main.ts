@@ -1,4 +1,3 @@
 import { runPlugin } from '../../cni/skel.js';
-import { tuningPlugin } from '../../tuning/plugin.js';
 
-runPlugin(tuningPlugin, 'ctnet tuning (chained): sysctls and link settings of the container interface, restored on DEL');
+runPlugin(async () => (await import('../../tuning/plugin.js')).tuningPlugin, 'ctnet tuning (chained): sysctls and link settings of the container interface, restored on DEL');

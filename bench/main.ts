@@ -1,0 +1,512 @@
+// `npm run bench`: ctnet against the reference Go plugins, side by side in one run. Every network
+// operation happens in throwaway sandbox namespaces (integration/sandbox.ts), removed at the end, on
+// failure and on Ctrl-C; the root namespace is snapshotted before and after and must not change.
+// Samples of the stacks are interleaved (the order rotates every round), so load from other work on
+// the machine hits them alike and the ratios stay meaningful even when absolute times wander.
+import { execa } from 'execa';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import type { Result } from '../cni/types.js';
+import { CniRuntime, type RuntimeConf } from '../engine/runtime.js';
+import { GATEWAY, stacks, type Stack, type StackKey } from './stacks.js';
+import { ratio, summarize, table, type Summary } from './stats.js';
+
+// Tag the namespaces before the sandbox module computes its prefix: a concurrent test run's
+// leftover guard then never mistakes them for its own.
+process.env.CTNET_TEST_RUN ??= `bench${process.pid}`;
+const { Sandbox, referenceCniBin, repoRoot } = await import('../integration/sandbox.js');
+const { rootSnapshot } = await import('../integration/root-guard.js');
+type Sandbox = Awaited<ReturnType<typeof Sandbox.create>>;
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    levels: { type: 'string' },
+    samples: { type: 'string' },
+    concurrency: { type: 'string' },
+    rounds: { type: 'string' },
+    'startup-samples': { type: 'string' },
+    out: { type: 'string', default: join(repoRoot, 'bench', 'results', 'latest.json') },
+  },
+});
+const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
+const cfg = {
+  levels: (opt.levels ?? (opt.quick ? '0,50' : '0,100,500')).split(',').map(Number),
+  samples: num(opt.samples, opt.quick ? 6 : 15),
+  concurrency: num(opt.concurrency, opt.quick ? 20 : 50),
+  rounds: num(opt.rounds, opt.quick ? 1 : 2),
+  startupSamples: num(opt['startup-samples'], opt.quick ? 8 : 20),
+};
+/** Every how many measured ADDs one is checked end to end (its published port answers). */
+const VERIFY_EVERY = 3;
+const FILL_PARALLEL = 4;
+const CONTAINER_PORT = 8080;
+
+/** The bench's private build of the plugins: a concurrent `npm run build` cannot replace them mid-run. */
+const buildDir = join(repoRoot, 'node_modules', '.cache', 'ctnet-bench');
+const cniBin = join(buildDir, 'bin', 'cni');
+
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const now = () => performance.now();
+const rotate = <T>(xs: readonly T[], i: number) => xs.map((_, k) => xs[(k + i) % xs.length]!);
+
+// ---- cleanup: every sandbox is destroyed, whatever happens ----
+
+/** Live sandboxes, each with the bench's own directory (IPAM store, result cache) beside it. */
+const live = new Map<Sandbox, string>();
+async function newSandbox(): Promise<{ sb: Sandbox; dir: string }> {
+  const sb = await Sandbox.create();
+  const dir = mkdtempSync(join(tmpdir(), `${sb.name}-bench-`));
+  live.set(sb, dir);
+  return { sb, dir };
+}
+async function destroy(sb: Sandbox): Promise<void> {
+  const dir = live.get(sb);
+  live.delete(sb);
+  await sb.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+async function destroyAll(): Promise<void> {
+  await Promise.allSettled([...live.keys()].map(destroy));
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: removing the sandboxes`);
+    void destroyAll().finally(() => process.exit(130));
+  });
+}
+
+// ---- one stack in one sandbox ----
+
+interface Bed {
+  stack: Stack;
+  sb: Sandbox;
+  runtime: CniRuntime;
+  list: ReturnType<Stack['list']>;
+  dir: string;
+  /** Attached containers (fillers), by number. */
+  attached: number;
+  seq: number;
+}
+
+async function bed(stack: Stack): Promise<Bed> {
+  const { sb, dir } = await newSandbox();
+  return { stack, sb, runtime: runtimeFor(stack, sb, dir), list: stack.list(`cb${sb.id.slice(0, 8)}`, join(dir, 'ipam')), dir, attached: 0, seq: 0 };
+}
+
+function runtimeFor(stack: Stack, sb: Sandbox, dir: string, wrap: readonly string[] = []): CniRuntime {
+  return new CniRuntime({
+    pluginPath: [stack.binDir],
+    cacheDir: join(dir, 'cache'),
+    execPrefix: [...wrap, 'nsenter', `--net=${sb.hostPath}`, '--'],
+    env: { ...process.env, CTNET_NAT_DATA_DIR: sb.stateDir },
+    timeoutMs: 120_000,
+  });
+}
+
+const attachment = (id: string, netns: string, hostPort: number): RuntimeConf => ({
+  containerId: id,
+  netns,
+  ifname: 'eth0',
+  capabilityArgs: { portMappings: [{ hostPort, containerPort: CONTAINER_PORT, protocol: 'tcp' }] },
+});
+
+const ipOf = (r: Result) => r.ips?.[0]?.address.split('/')[0] ?? '';
+
+/** The attachment works: a server in the container answers on the published port, through the host. */
+async function verify(b: Bed, netns: string, hostPort: number, result: Result): Promise<void> {
+  if (!ipOf(result)) throw new Error(`${b.stack.label}: ADD returned no address`);
+  const server = b.sb.spawn('socat', [`TCP-LISTEN:${CONTAINER_PORT},fork,reuseaddr`, 'EXEC:cat'], netns);
+  try {
+    await b.sb.waitForPort(CONTAINER_PORT, netns);
+    const answer = await b.sb.send(b.sb.hostPath, GATEWAY, hostPort, 'ping', { attempts: 10 });
+    if (answer !== 'ping') throw new Error(`${b.stack.label}: published port ${hostPort} answered ${JSON.stringify(answer)}`);
+  } finally {
+    if (server.pid !== undefined) process.kill(server.pid, 'SIGKILL');
+    await server;
+  }
+}
+
+/** Attaches fillers until `count` containers are attached, each with its own published port. */
+async function fill(b: Bed, count: number): Promise<void> {
+  const todo = Array.from({ length: count - b.attached }, (_, k) => b.attached + k);
+  const workers = Array.from({ length: FILL_PARALLEL }, async () => {
+    for (let k = todo.shift(); k !== undefined; k = todo.shift()) {
+      const c = await b.sb.container(`f${k}`);
+      const r = await b.runtime.add(b.list, attachment(`fill${k}`, c.path, 20000 + k));
+      if (k === 0 || k === count - 1) await verify(b, c.path, 20000 + k, r);
+    }
+  });
+  await Promise.all(workers);
+  b.attached = count;
+}
+
+async function natRules(sb: Sandbox): Promise<number> {
+  let n = 0;
+  for (const tool of ['iptables-save', 'ip6tables-save']) {
+    n += (await sb.exec(tool, [])).stdout.split('\n').filter((l) => l.startsWith('-A ')).length;
+  }
+  return n;
+}
+
+// ---- start-up ----
+
+const VERSION_STDIN = '{"cniVersion":"1.0.0"}';
+const noCa = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')) as NodeJS.ProcessEnv;
+
+function timeSpawn(file: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const t = now();
+  const r = spawnSync(file, args, { env, input: VERSION_STDIN, stdio: ['pipe', 'pipe', 'inherit'] });
+  const ms = now() - t;
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.status}`);
+  return ms;
+}
+
+interface StartupRow {
+  name: string;
+  ctnet?: Summary;
+  reference?: Summary;
+}
+
+function startup(): { node: Summary; plugins: StartupRow[] } {
+  const ctnetPlugins = ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback', 'host', 'none', 'container'].filter((p) => existsSync(join(cniBin, p)));
+  const refPlugins = ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback'];
+  // The baseline is node as the launchers run it (NODE_EXTRA_CA_CERTS cleared).
+  const probes: Array<[string, () => number]> = [
+    ['node -e 0', () => timeSpawn(process.execPath, ['-e', '0'], noCa())],
+    ...ctnetPlugins.map((p): [string, () => number] => [`ctnet ${p}`, () => timeSpawn(join(cniBin, p), [], { ...process.env, CNI_COMMAND: 'VERSION' })]),
+    ...refPlugins.map((p): [string, () => number] => [`reference ${p}`, () => timeSpawn(join(referenceCniBin, p), [], { ...process.env, CNI_COMMAND: 'VERSION' })]),
+  ];
+  const samples = new Map<string, number[]>(probes.map(([k]) => [k, []]));
+  for (const [, probe] of probes) probe(); // warm the page cache
+  for (let i = 0; i < cfg.startupSamples; i++) {
+    for (const [k, probe] of rotate(probes, i)) samples.get(k)!.push(probe());
+  }
+  const get = (k: string) => (samples.has(k) ? summarize(samples.get(k)!) : undefined);
+  const names = [...new Set([...ctnetPlugins, ...refPlugins])];
+  return { node: get('node -e 0')!, plugins: names.map((name) => ({ name, ctnet: get(`ctnet ${name}`), reference: get(`reference ${name}`) })) };
+}
+
+// ---- ADD/DEL latency at each level ----
+
+interface LevelResult {
+  containers: number;
+  add: Record<StackKey, Summary>;
+  del: Record<StackKey, Summary>;
+  rules: Record<StackKey, number>;
+}
+
+async function measureLevel(beds: Bed[], level: number): Promise<LevelResult> {
+  const add = Object.fromEntries(beds.map((b) => [b.stack.key, [] as number[]])) as Record<StackKey, number[]>;
+  const del = Object.fromEntries(beds.map((b) => [b.stack.key, [] as number[]])) as Record<StackKey, number[]>;
+  for (let i = 0; i < cfg.samples; i++) {
+    for (const b of rotate(beds, i)) {
+      const n = b.seq++;
+      const c = await b.sb.container(`m${n}`);
+      const rt = attachment(`meas${n}`, c.path, 40000 + n);
+      let t = now();
+      const r = await b.runtime.add(b.list, rt);
+      add[b.stack.key].push(now() - t);
+      if (i % VERIFY_EVERY === 0) await verify(b, c.path, 40000 + n, r);
+      t = now();
+      await b.runtime.del(b.list, rt);
+      del[b.stack.key].push(now() - t);
+    }
+  }
+  const rules = Object.fromEntries(await Promise.all(beds.map(async (b) => [b.stack.key, await natRules(b.sb)]))) as Record<StackKey, number>;
+  const sum = (m: Record<StackKey, number[]>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, summarize(v)])) as Record<StackKey, Summary>;
+  log(`${level} containers: ${beds.map((b) => `${b.stack.key} ADD ${summarize(add[b.stack.key]).median} / DEL ${summarize(del[b.stack.key]).median} ms`).join(', ')}`);
+  return { containers: level, add: sum(add), del: sum(del), rules };
+}
+
+// ---- processes and memory of one ADD and DEL ----
+
+interface Footprint {
+  /** Processes started by one ADD / DEL (the plugins and whatever they run), by program name. */
+  addProcesses: Record<string, number>;
+  delProcesses: Record<string, number>;
+  /** Peak RSS (MiB) of each plugin process (with anything it ran), in chain order, over ADD and DEL. */
+  peakRssMiB: Record<string, number>;
+}
+
+/** Program name of each process that exec'd, from `strace -f -e trace=execve` output. */
+function processesIn(trace: string): Record<string, number> {
+  const byPid = new Map<string, string>();
+  // An execve interrupted by another process's line is split: "<unfinished ...>", then "<... execve resumed>".
+  const pending = new Map<string, string>();
+  for (const line of trace.split('\n')) {
+    const call = /^(\d+)\s+execve\("([^"]+)"/.exec(line);
+    const pid = call?.[1] ?? /^(\d+)\s+<\.\.\. execve resumed>/.exec(line)?.[1];
+    if (!pid) continue;
+    const file = call?.[2] ?? pending.get(pid);
+    if (line.endsWith('<unfinished ...>')) pending.set(pid, file!);
+    else if (/ = 0$/.test(line) && file) byPid.set(pid, file.split('/').pop()!);
+  }
+  const counts: Record<string, number> = {};
+  for (const name of byPid.values()) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}
+
+async function footprint(b: Bed): Promise<Footprint> {
+  const file = join(b.dir, 'trace');
+  const traced = runtimeFor(b.stack, b.sb, b.dir, ['strace', '-f', '-qq', '-A', '-e', 'trace=execve', '-o', file]);
+  const c = await b.sb.container(`s${b.seq}`);
+  const rt = attachment(`strace${b.seq++}`, c.path, 40000 + b.seq);
+  await traced.add(b.list, rt);
+  const addProcesses = processesIn(readFileSync(file, 'utf8'));
+  rmSync(file);
+  await traced.del(b.list, rt);
+  const delProcesses = processesIn(readFileSync(file, 'utf8'));
+  rmSync(file);
+
+  const rss = join(b.dir, 'rss');
+  const timed = runtimeFor(b.stack, b.sb, b.dir, ['/usr/bin/time', '-a', '-o', rss, '-f', '%M']);
+  const c2 = await b.sb.container(`r${b.seq}`);
+  const rt2 = attachment(`rss${b.seq++}`, c2.path, 40000 + b.seq);
+  await timed.add(b.list, rt2);
+  await timed.del(b.list, rt2);
+  const kib = readFileSync(rss, 'utf8').trim().split('\n').map(Number);
+  const types = b.list.plugins.map((p) => p.type);
+  // ADD runs the chain in order, DEL in reverse.
+  const order = [...types, ...[...types].reverse()];
+  const peakRssMiB: Record<string, number> = {};
+  order.forEach((type, i) => (peakRssMiB[type] = Math.max(peakRssMiB[type] ?? 0, Math.round((kib[i] ?? 0) / 102.4) / 10)));
+  return { addProcesses, delProcesses, peakRssMiB };
+}
+
+// ---- concurrent ADDs and DELs ----
+
+interface ConcurrencyResult {
+  addWallMs: Summary;
+  delWallMs: Summary;
+  /** Every ADD and DEL of every round succeeded and the addresses were distinct. */
+  ok: boolean;
+  problems: string[];
+}
+
+async function concurrentRound(stack: Stack): Promise<{ add: number; del: number; problems: string[] }> {
+  const b = await bed(stack);
+  try {
+    const cs = [];
+    for (let k = 0; k < cfg.concurrency; k++) cs.push(await b.sb.container(`p${k}`));
+    const rts = cs.map((c, k) => attachment(`par${k}`, c.path, 20000 + k));
+    let t = now();
+    const adds = await Promise.allSettled(rts.map((rt) => b.runtime.add(b.list, rt)));
+    const add = now() - t;
+    const problems = adds.flatMap((r, k) => (r.status === 'rejected' ? [`ADD par${k}: ${(r.reason as Error).message}`] : []));
+    const ips = adds.flatMap((r) => (r.status === 'fulfilled' ? [ipOf(r.value)] : []));
+    if (new Set(ips).size !== ips.length) problems.push(`duplicate addresses among ${ips.length}`);
+    const first = adds[0];
+    if (first?.status === 'fulfilled') await verify(b, cs[0]!.path, 20000, first.value);
+    t = now();
+    const dels = await Promise.allSettled(rts.map((rt) => b.runtime.del(b.list, rt)));
+    const del = now() - t;
+    problems.push(...dels.flatMap((r, k) => (r.status === 'rejected' ? [`DEL par${k}: ${(r.reason as Error).message}`] : [])));
+    return { add, del, problems };
+  } finally {
+    await destroy(b.sb);
+  }
+}
+
+async function concurrency(all: Stack[]): Promise<Record<StackKey, ConcurrencyResult>> {
+  const runs = new Map<StackKey, Array<{ add: number; del: number; problems: string[] }>>(all.map((s) => [s.key, []]));
+  for (let round = 0; round < cfg.rounds; round++) {
+    for (const stack of rotate(all, round)) {
+      const r = await concurrentRound(stack);
+      runs.get(stack.key)!.push(r);
+      log(`${cfg.concurrency} parallel, ${stack.key}: ADD ${Math.round(r.add)} ms, DEL ${Math.round(r.del)} ms${r.problems.length ? `, ${r.problems.length} problems` : ''}`);
+    }
+  }
+  return Object.fromEntries(
+    [...runs].map(([k, rs]) => {
+      const problems = rs.flatMap((r) => r.problems);
+      return [k, { addWallMs: summarize(rs.map((r) => r.add)), delWallMs: summarize(rs.map((r) => r.del)), ok: problems.length === 0, problems: problems.slice(0, 5) }];
+    }),
+  ) as Record<StackKey, ConcurrencyResult>;
+}
+
+// ---- the run ----
+
+async function ensureReference(): Promise<string> {
+  if (!existsSync(join(referenceCniBin, 'bridge'))) {
+    log('installing the reference plugins (containernetworking-plugins)');
+    await execa('apt-get', ['install', '-y', '--no-install-recommends', 'containernetworking-plugins'], { stdio: 'inherit' });
+  }
+  const r = await execa('dpkg-query', ['-W', '-f', '${Version}', 'containernetworking-plugins'], { reject: false });
+  return r.stdout || 'unknown';
+}
+
+interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  pass: boolean;
+}
+
+function targets(report: Report): Target[] {
+  const out: Target[] = [];
+  const lv0 = report.levels.find((l) => l.containers === 0);
+  const top = report.levels.at(-1);
+  const t = (name: string, goal: string, value: number, pass: boolean, unit = 'x') =>
+    out.push({ name, goal, measured: Number.isFinite(value) ? `${value}${unit}` : 'n/a', pass: Number.isFinite(value) && pass });
+  const r = (l: LevelResult, op: 'add' | 'del', k: StackKey) => ratio(l[op][k].median, l[op].reference.median);
+  if (lv0) {
+    t('recommended ADD @0', '<= 0.9x reference', r(lv0, 'add', 'ctnet'), r(lv0, 'add', 'ctnet') <= 0.9);
+    t('recommended DEL @0', '<= 0.5x reference', r(lv0, 'del', 'ctnet'), r(lv0, 'del', 'ctnet') <= 0.5);
+    t('drop-in ADD @0', '<= 1.5x reference', r(lv0, 'add', 'dropin'), r(lv0, 'add', 'dropin') <= 1.5);
+    t('drop-in DEL @0', '<= 1.5x reference', r(lv0, 'del', 'dropin'), r(lv0, 'del', 'dropin') <= 1.5);
+  }
+  if (top && top.containers > 0) {
+    const n = top.containers;
+    t(`recommended ADD @${n}`, '<= 0.6x reference', r(top, 'add', 'ctnet'), r(top, 'add', 'ctnet') <= 0.6);
+    t(`recommended DEL @${n}`, '<= 0.6x reference', r(top, 'del', 'ctnet'), r(top, 'del', 'ctnet') <= 0.6);
+    if (lv0) {
+      for (const op of ['add', 'del'] as const) {
+        const growth = ratio(top[op].ctnet.median, lv0[op].ctnet.median);
+        t(`recommended ${op.toUpperCase()} @${n} vs own @0`, '<= 1.25x', growth, growth <= 1.25);
+      }
+    }
+    t(`drop-in ADD @${n}`, '< 1x reference', r(top, 'add', 'dropin'), r(top, 'add', 'dropin') < 1);
+    t(`drop-in DEL @${n}`, '< 1x reference', r(top, 'del', 'dropin'), r(top, 'del', 'dropin') < 1);
+  }
+  const c = report.concurrency;
+  const wall = ratio(c.ctnet.addWallMs.median, c.reference.addWallMs.median);
+  t(`${report.config.concurrency} concurrent ADDs (recommended)`, 'all ok, distinct IPs, <= 1x reference wall', wall, c.ctnet.ok && wall <= 1);
+  const worst = Math.max(...report.startup.plugins.flatMap((p) => (p.ctnet ? [p.ctnet.median - report.startup.node.median] : [])));
+  t('VERSION start-up, slowest ctnet plugin', '<= node -e 0 + 15 ms', Math.round(worst * 10) / 10, worst <= 15, ' ms');
+  return out;
+}
+
+interface Report {
+  date: string;
+  commit: string;
+  node: string;
+  referencePlugins: string;
+  cores: number;
+  loadAverageBefore: number[];
+  loadAverageAfter?: number[];
+  config: typeof cfg;
+  startup: ReturnType<typeof startup>;
+  levels: LevelResult[];
+  footprint: Record<StackKey, Footprint>;
+  /** nat (iptables + ip6tables) rules each attached container adds, measured between the first and last level. */
+  rulesPerContainer: Record<StackKey, number>;
+  concurrency: Record<StackKey, ConcurrencyResult>;
+  targets?: Target[];
+}
+
+function print(report: Report): void {
+  const ms = (s: Summary | undefined) => (s ? `${s.median} / ${s.p90}` : '-');
+  const x = (a: Summary | undefined, b: Summary | undefined) => (a && b ? `${ratio(a.median, b.median)}x` : '-');
+  const out: string[] = [];
+  out.push(`ctnet bench ${report.date}, ${report.commit}, node ${report.node}, reference plugins ${report.referencePlugins}, ${report.cores} cores, load ${report.loadAverageBefore.map((l) => l.toFixed(1)).join(' ')}`);
+  out.push('', `VERSION start-up, ms (median / p90), ${report.config.startupSamples} samples; node -e 0: ${ms(report.startup.node)}`);
+  out.push(
+    table(
+      ['plugin', 'reference', 'ctnet', 'ctnet - node'],
+      report.startup.plugins.map((p) => [p.name, ms(p.reference), ms(p.ctnet), p.ctnet ? `${Math.round((p.ctnet.median - report.startup.node.median) * 10) / 10}` : '-']),
+    ),
+  );
+  out.push('', `ADD / DEL latency through engine/'s runtime, ms (median / p90), ${report.config.samples} samples per row; ratio = median / reference median`);
+  const rows: string[][] = [];
+  for (const l of report.levels) {
+    for (const op of ['add', 'del'] as const) {
+      const s = l[op];
+      rows.push([`${op.toUpperCase()} @${l.containers}`, ms(s.reference), ms(s.ctnet), x(s.ctnet, s.reference), ms(s.dropin), x(s.dropin, s.reference)]);
+    }
+  }
+  const c = report.concurrency;
+  rows.push([`${report.config.concurrency} parallel ADD (wall)`, ms(c.reference.addWallMs), ms(c.ctnet.addWallMs), x(c.ctnet.addWallMs, c.reference.addWallMs), ms(c.dropin.addWallMs), x(c.dropin.addWallMs, c.reference.addWallMs)]);
+  rows.push([`${report.config.concurrency} parallel DEL (wall)`, ms(c.reference.delWallMs), ms(c.ctnet.delWallMs), x(c.ctnet.delWallMs, c.reference.delWallMs), ms(c.dropin.delWallMs), x(c.dropin.delWallMs, c.reference.delWallMs)]);
+  out.push(table(['', 'reference', 'ctnet', 'ratio', 'drop-in', 'ratio'], rows));
+  const f = report.footprint;
+  const procs = (p: Record<string, number>) => `${Object.values(p).reduce((a, b) => a + b, 0)} (${Object.entries(p).map(([k, v]) => `${k} ${v}`).join(', ')})`;
+  const rss = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push('', 'Footprint per attachment');
+  out.push(
+    table(
+      ['', 'reference', 'ctnet', 'drop-in'],
+      [
+        ['processes per ADD', procs(f.reference.addProcesses), procs(f.ctnet.addProcesses), procs(f.dropin.addProcesses)],
+        ['processes per DEL', procs(f.reference.delProcesses), procs(f.ctnet.delProcesses), procs(f.dropin.delProcesses)],
+        ['peak RSS per plugin, MiB', rss(f.reference.peakRssMiB), rss(f.ctnet.peakRssMiB), rss(f.dropin.peakRssMiB)],
+        ['nat rules per container', `${report.rulesPerContainer.reference}`, `${report.rulesPerContainer.ctnet}`, `${report.rulesPerContainer.dropin}`],
+      ],
+    ),
+  );
+  out.push('', 'Targets (issue 8)');
+  out.push(table(['', 'target', 'measured', ''], (report.targets ?? []).map((t) => [t.name, t.goal, t.measured, t.pass ? 'PASS' : 'MISS'])));
+  for (const [k, v] of Object.entries(c)) if (!v.ok) out.push(`${k}: concurrent run problems: ${v.problems.join('; ')}`);
+  console.log(out.join('\n'));
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the bench creates network namespaces: run it as root');
+  await execa(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--out', buildDir], { stdio: 'inherit' });
+  const referencePlugins = await ensureReference();
+  const before = await rootSnapshot();
+  const all = stacks(cniBin, referenceCniBin);
+  const commit = (await execa('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { reject: false })).stdout || 'unknown';
+  const loadAverageBefore = loadavg();
+
+  log('start-up (VERSION)');
+  const start = startup();
+
+  const beds = [];
+  for (const s of all) beds.push(await bed(s));
+  const levels: LevelResult[] = [];
+  let footprints: Record<StackKey, Footprint> | undefined;
+  for (const level of cfg.levels) {
+    for (const b of beds) {
+      if (level > b.attached) log(`attaching ${level - b.attached} containers (${b.stack.key})`);
+      await fill(b, level);
+    }
+    levels.push(await measureLevel(beds, level));
+    footprints ??= Object.fromEntries(await Promise.all(beds.map(async (b) => [b.stack.key, await footprint(b)]))) as Record<StackKey, Footprint>;
+  }
+  const first = levels[0]!;
+  const last = levels.at(-1)!;
+  const rulesPerContainer = Object.fromEntries(
+    all.map((s) => [s.key, last.containers > first.containers ? Math.round(((last.rules[s.key] - first.rules[s.key]) / (last.containers - first.containers)) * 10) / 10 : NaN]),
+  ) as Record<StackKey, number>;
+  for (const b of beds) await destroy(b.sb);
+
+  log(`${cfg.concurrency} concurrent ADDs and DELs, ${cfg.rounds} round(s)`);
+  const conc = await concurrency(all);
+
+  const after = await rootSnapshot();
+  if (!isDeepStrictEqual(before, after)) throw new Error('the root network namespace changed during the bench');
+
+  const report: Report = {
+    date: new Date().toISOString(),
+    commit,
+    node: process.version,
+    referencePlugins,
+    cores: availableParallelism(),
+    loadAverageBefore,
+    loadAverageAfter: loadavg(),
+    config: cfg,
+    startup: start,
+    levels,
+    footprint: footprints!,
+    rulesPerContainer,
+    concurrency: conc,
+  };
+  report.targets = targets(report);
+  print(report);
+  mkdirSync(join(opt.out!, '..'), { recursive: true });
+  writeFileSync(opt.out!, `${JSON.stringify(report, null, 2)}\n`);
+  log(`report written to ${opt.out}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  process.exitCode = 1;
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+} finally {
+  await destroyAll();
+}
