@@ -1,6 +1,6 @@
 // The one place nat/ starts programs (iptables, conntrack): execa with an argument array, never a
-// shell, and never rejecting: callers read the exit status. execa is loaded on first use, which
-// keeps it out of the plugin bundles (see scripts/build.mjs).
+// shell, and never rejecting: callers read the exit status. execa is initialized on first use, so
+// plugin runs that start no program do not pay for it (see scripts/build.mjs).
 import { CniError, ErrorCode } from '../cni/errors.js';
 
 export interface Ran {
