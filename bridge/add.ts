@@ -3,6 +3,7 @@
 // inside, the gateway on the bridge, forwarding and firewall rules. Every change registers its
 // undo first, so any failure leaves nothing behind.
 import { checkpoint } from '../cni/checkpoint.js';
+import { settleAll } from '../cni/settle.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { Rollback } from '../cni/rollback.js';
 import type { CmdArgs } from '../cni/skel.js';
@@ -86,11 +87,9 @@ async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, in
     enableForwarding(families);
   }
   rollback.add(`the firewall rules of ${args.containerId}`, () => tearDownFirewall(args, conf));
-  await setUpFirewall(args, conf, ips);
-  checkpoint('after-firewall');
-
-  // The port forwards only once the container end is up too; report a usable attachment.
-  const hostLink = await waitForLinkUp(host, hostVeth);
+  // The rules (an iptables-restore child) go in while the host port comes up: the port forwards only
+  // once the container end is up too, and a usable attachment is what ADD reports.
+  const [, hostLink] = await settleAll([setUpFirewall(args, conf, ips).then(() => checkpoint('after-firewall')), waitForLinkUp(host, hostVeth)] as const);
   const containerLink = await requireLink(inside, args.ifname);
   const bridgeNow = await requireLink(host, bridge.index);
   return {

@@ -3,6 +3,7 @@
 // namespace or the interface is already gone, when called twice, and with an empty CNI_NETNS.
 import { checkpoint } from '../cni/checkpoint.js';
 import type { CmdArgs } from '../cni/skel.js';
+import { settleAll } from '../cni/settle.js';
 import { deleteLink, getLink, originalNetNs, withRtnl } from '../netlink/index.js';
 import { openContainerNsForDel } from '../plugins/shared/container-ns.js';
 import type { BridgeConf } from './config.js';
@@ -14,9 +15,12 @@ export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> 
   // Addresses first: they must be released even if nothing else can be cleaned.
   if (conf.ipam) await runIpam('DEL', args, conf);
   checkpoint('del-after-ipam');
-  await tearDownFirewall(args, conf);
-  checkpoint('del-after-firewall');
+  // The rules (an iptables-restore child) and the veth (a netlink request the kernel takes a while
+  // over) are independent: both at once, each attempted whatever becomes of the other.
+  await settleAll([tearDownFirewall(args, conf).then(() => checkpoint('del-after-firewall')), deleteVeth(args)]);
+}
 
+async function deleteVeth(args: CmdArgs): Promise<void> {
   const ns = openContainerNsForDel(args);
   if (ns) {
     try {
