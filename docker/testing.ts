@@ -23,8 +23,7 @@ export const IMAGE = 'bb:latest';
 const APPLETS = ['sh', 'httpd', 'wget', 'nc', 'sleep', 'cat', 'echo', 'ip', 'ifconfig', 'ls', 'nslookup', 'ping', 'printf', 'tail'];
 export const PAGE = 'hello-ctnet';
 export const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
-/** The link between the sandbox host and the "outside" namespace (another machine, the internet). */
-export const OUTSIDE = { host: '198.51.100.1', peer: '198.51.100.2', prefix: 24 } as const;
+export { OUTSIDE } from '../integration/sandbox.js';
 /** Where the tests' networks live: the outside routes it back through the host. */
 export const TEST_SUBNETS = '10.201.0.0/16';
 
@@ -248,19 +247,9 @@ export class DockerSandbox {
     return existsSync(dir) ? readdirSync(dir) : [];
   }
 
-  /**
-   * A namespace beside the host, linked to it on OUTSIDE's subnet, with a route to TEST_SUBNETS
-   * through the host: a container reaches it masqueraded or not, and what it sees tells which.
-   */
-  async outside(): Promise<Container> {
-    const ns = await this.sb.container('out');
-    await this.host('ip', ['link', 'add', 'vout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.path]);
-    await this.host('ip', ['addr', 'add', `${OUTSIDE.host}/${OUTSIDE.prefix}`, 'dev', 'vout']);
-    await this.host('ip', ['link', 'set', 'vout', 'up']);
-    await this.sb.exec('ip', ['addr', 'add', `${OUTSIDE.peer}/${OUTSIDE.prefix}`, 'dev', 'eth0'], ns.path);
-    for (const dev of ['lo', 'eth0']) await this.sb.exec('ip', ['link', 'set', dev, 'up'], ns.path);
-    await this.sb.exec('ip', ['route', 'add', TEST_SUBNETS, 'via', OUTSIDE.host], ns.path);
-    return ns;
+  /** The outside namespace (Sandbox.outside), routing the tests' networks back through the host. */
+  outside(): Promise<Container> {
+    return this.sb.outside(TEST_SUBNETS);
   }
 
   /** The sandbox's IPv4 and IPv6 rulesets without counters, for before/after comparisons. */

@@ -32,13 +32,7 @@ async function setup(t: any) {
   const config = join(dir, 'daemon.json');
   writeFileSync(config, JSON.stringify({ dns: ['198.51.100.2'] }));
   const c = await cliSandbox(t, { configFile: config });
-  const out = await c.sb.container('up');
-  await c.sb.exec('ip', ['link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', out.path]);
-  await c.sb.exec('ip', ['addr', 'add', '198.51.100.1/24', 'dev', 'uplink']);
-  await c.sb.exec('ip', ['link', 'set', 'uplink', 'up']);
-  await c.sb.exec('ip', ['addr', 'add', '198.51.100.2/24', 'dev', 'eth0'], out.path);
-  await c.sb.exec('ip', ['link', 'set', 'eth0', 'up'], out.path);
-  await c.sb.exec('ip', ['route', 'add', 'default', 'via', '198.51.100.1'], out.path);
+  const out = await c.sb.outside();
   c.sb.spawn(process.execPath, ['-e', UPSTREAM], out.path);
   await c.sb.waitForPort(53, out.path, { udp: true });
   return c;

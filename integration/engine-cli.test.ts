@@ -52,13 +52,7 @@ test('run -d -p 8080:80 answers HTTP on 127.0.0.1:8080 and the host address; -p 
 test('user networks: members reach each other, other networks do not, --internal has no way out; connect adds eth1, disconnect removes it', async (t) => {
   const c = await cliSandbox(t);
   // The stand-in "outside": a namespace behind a veth, with an echo server.
-  const out = await c.sb.container('out');
-  await c.sb.exec('ip', ['link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', out.path]);
-  await c.sb.exec('ip', ['addr', 'add', '198.51.100.1/24', 'dev', 'uplink']);
-  await c.sb.exec('ip', ['link', 'set', 'uplink', 'up']);
-  await c.sb.exec('ip', ['addr', 'add', '198.51.100.2/24', 'dev', 'eth0'], out.path);
-  await c.sb.exec('ip', ['link', 'set', 'eth0', 'up'], out.path);
-  await c.sb.exec('ip', ['link', 'set', 'lo', 'up'], out.path);
+  const out = await c.sb.outside();
   await c.sb.echoServer(7000, out.path);
 
   await c.ok(['network', 'create', 'front']);

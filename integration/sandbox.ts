@@ -16,6 +16,9 @@ export const ctnetBin = join(repoRoot, 'bin', 'ctnet');
 /** Debian's containernetworking-plugins: the reference Go plugins, used as an oracle. */
 export const referenceCniBin = '/usr/lib/cni';
 
+/** The link between a sandbox host and its "outside" namespace (another machine, the internet). */
+export const OUTSIDE = { host: '198.51.100.1', peer: '198.51.100.2', prefix: 24 } as const;
+
 /**
  * Every sandbox namespace starts with this; the guard looks for leftovers by it. The test wrapper
  * tags its run, so concurrent runs on one machine never mistake each other's namespaces for leftovers.
@@ -88,6 +91,21 @@ export class Sandbox {
     const name = `${this.name}-${suffix}`;
     await this.addNamespace(name);
     return { name, path: `/run/netns/${name}` };
+  }
+
+  /**
+   * The stand-in "outside": a namespace beside the host, linked to it (veth `uplink`) on OUTSIDE's
+   * subnet, with lo up, routing `routeBack` (default: everything) through the host.
+   */
+  async outside(routeBack = 'default'): Promise<Container> {
+    const ns = await this.container('out');
+    await this.exec('ip', ['link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.path]);
+    await this.exec('ip', ['addr', 'add', `${OUTSIDE.host}/${OUTSIDE.prefix}`, 'dev', 'uplink']);
+    await this.exec('ip', ['link', 'set', 'uplink', 'up']);
+    await this.exec('ip', ['addr', 'add', `${OUTSIDE.peer}/${OUTSIDE.prefix}`, 'dev', 'eth0'], ns.path);
+    for (const dev of ['lo', 'eth0']) await this.exec('ip', ['link', 'set', dev, 'up'], ns.path);
+    await this.exec('ip', ['route', 'add', routeBack, 'via', OUTSIDE.host], ns.path);
+    return ns;
   }
 
   /** Runs a command inside a namespace (the host namespace by default); rejects on failure. */

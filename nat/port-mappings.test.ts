@@ -1,6 +1,7 @@
 import test from 'ava';
+import { claim } from './testing.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { claimOf, claimsOverlap, conflictMessage, mappingsFor, normalizeMapping, reachesLocalhost, type PortClaim } from './port-mappings.js';
+import { claimOf, claimsOverlap, conflictMessage, mappingsFor, normalizeMapping, reachesLocalhost } from './port-mappings.js';
 
 test('defaults: tcp, every address, a single port', (t) => {
   t.deepEqual(normalizeMapping({ hostPort: 8080, containerPort: 80 }), { protocol: 'tcp', hostIP: '', hostPort: 8080, hostPortEnd: 8080, containerPort: 80 });
@@ -58,13 +59,6 @@ test('mappingsFor: no hostIP applies to both families; a hostIP only to its own'
   t.true(reachesLocalhost(mappingsFor(4, [normalizeMapping({ hostPort: 1, containerPort: 1, hostIP: '127.0.0.1' })])[0]!));
 });
 
-const claim = (bindIP: string, hostPort: number, hostPortEnd = hostPort, protocol: PortClaim['protocol'] = 'tcp'): PortClaim => ({
-  protocol,
-  family: bindIP.includes(':') ? 6 : 4,
-  bindIP,
-  hostPort,
-  hostPortEnd,
-});
 
 test('overlap: 0.0.0.0 against every IPv4 address, specific against specific only when equal', (t) => {
   t.true(claimsOverlap(claim('0.0.0.0', 8080), claim('10.0.0.1', 8080)));

@@ -1,9 +1,9 @@
 import test from 'ava';
+import { claim } from './testing.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import type { PortClaim } from './port-mappings.js';
 import { claimFileName, parseClaimFileName, PortStore, type PortHolder } from './port-store.js';
 
 function store(t: { teardown(fn: () => void): void }) {
@@ -13,13 +13,6 @@ function store(t: { teardown(fn: () => void): void }) {
 }
 
 const holder = (id: string, network = 'n1'): PortHolder => ({ key: id.padEnd(16, '0'), owner: 'portmap', network, containerId: id, ifname: 'eth0' });
-const claim = (bindIP: string, hostPort: number, hostPortEnd = hostPort, protocol: PortClaim['protocol'] = 'tcp'): PortClaim => ({
-  protocol,
-  family: bindIP.includes(':') ? 6 : 4,
-  bindIP,
-  hostPort,
-  hostPortEnd,
-});
 
 test('file names round-trip, IPv6 included', (t) => {
   for (const c of [claim('0.0.0.0', 8080), claim('::', 53, 53, 'udp'), claim('fd00::1', 1000, 2000, 'sctp')]) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Result } from '../cni/types.js';
 import { repoRoot, Sandbox, type Container, type PluginOutput, type PluginRun } from '../integration/sandbox.js';
+import type { PortClaim } from './port-mappings.js';
 import type { PortMappingInput } from './types.js';
 
 export const BRIDGE = 'br-t';
@@ -157,3 +158,12 @@ export async function inHost<T>(topo: Topology, body: string): Promise<T> {
   const r = await topo.sb.exec(process.execPath, ['--import=tsx', '--input-type=module', '-e', code], topo.sb.hostPath, { timeout: 120_000 });
   return JSON.parse(r.stdout) as T;
 }
+
+/** A host port claim as the store keeps it (tcp, one port, unless told otherwise). */
+export const claim = (bindIP: string, hostPort: number, hostPortEnd = hostPort, protocol: PortClaim['protocol'] = 'tcp'): PortClaim => ({
+  protocol,
+  family: bindIP.includes(':') ? 6 : 4,
+  bindIP,
+  hostPort,
+  hostPortEnd,
+});
