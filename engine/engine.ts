@@ -403,6 +403,8 @@ export class Engine {
       while (used.has(`eth${n}`)) n++;
       record.attachments.push(await this.attach(record, view.doc, `eth${n}`, o));
       await this.containers.write(record);
+      // The bind-mounted files are rewritten in place: the container sees its new address at once.
+      await this.writeFiles(record);
       await this.dnsSync.sync(await this.containers.list());
       return record.attachments[record.attachments.length - 1]!;
     });
@@ -420,6 +422,7 @@ export class Engine {
       record.attachments = record.attachments.filter((a) => a !== att);
       if (att.ifname === 'eth0') record.ports = [];
       await this.containers.write(record);
+      await this.writeFiles(record);
       await this.dnsSync.sync(await this.containers.list());
     });
   }

@@ -80,7 +80,9 @@ test('user networks: members reach each other, other networks do not, --internal
   t.true(links.includes(bOnBack), `eth1 holds ${bOnBack}: ${links}`);
   t.is((await c.execUntil('b', sendLine(7000, x), { input: 'via eth1\n' })).trim(), 'via eth1');
   t.regex(await c.ok(['exec', 'b', '--', 'ip', 'route']), /^default via \S+ dev eth0/m, 'the default route stays with the first network');
+  t.true((await c.ok(['exec', 'b', '--', 'cat', '/etc/hosts'])).includes(bOnBack), "the container's /etc/hosts names its new address");
   await c.ok(['network', 'disconnect', 'back', 'b']);
+  t.false((await c.ok(['exec', 'b', '--', 'cat', '/etc/hosts'])).includes(bOnBack), 'and forgets it on disconnect');
   t.not((await c.ctnet(['exec', 'b', '--', 'ip', 'link', 'show', 'eth1'])).exitCode, 0);
   t.deepEqual(Object.keys(JSON.parse(await c.ok(['inspect', 'b']))[0].NetworkSettings.Networks), ['front']);
 });
