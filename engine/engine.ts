@@ -372,6 +372,7 @@ export class Engine {
 
   /** One attachment through the runtime, summarized for the record. */
   private async attach(record: ContainerRecord, doc: ConfListDocument, ifname: string, o: ConnectOptions): Promise<ContainerAttachment> {
+    if (o.ip) checkRequestedIp(doc);
     const list = ifname === 'eth0' ? await this.networks.configList(doc.name) : secondaryList(doc);
     const capabilityArgs: Record<string, unknown> = {};
     if (ifname === 'eth0' && record.ports.length) {
@@ -517,6 +518,12 @@ export class Engine {
 function secondaryList(doc: ConfListDocument): NetworkConfigList {
   const { ctnet: _meta, ...list } = doc;
   return parseConfList(JSON.stringify({ ...list, plugins: list.plugins.map((p) => (p.type === 'bridge' ? { ...p, isDefaultGateway: false } : p)) }), doc.name);
+}
+
+/** Docker's rules for --ip: user-defined networks only, and only those whose subnets the user chose. */
+function checkRequestedIp(doc: ConfListDocument): void {
+  if (doc.name === 'bridge') throw new Error('user specified IP address is supported on user defined networks only');
+  if (!doc.ctnet.userSubnets) throw new Error(`user specified IP address is supported only when connecting to networks with user configured subnets (network ${doc.name})`);
 }
 
 const modeName = (mode: NetworkMode): string => (mode.kind === 'container' ? `container:${shortId(mode.id)}` : mode.kind);

@@ -34,6 +34,8 @@ export interface NetworkMeta {
   internal: boolean;
   ipv6: boolean;
   ipam: IpamConfig[];
+  /** The subnets were given by the user (--subnet): only then may a container ask for an address (--ip), as on Docker. */
+  userSubnets?: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
 }
@@ -296,6 +298,7 @@ export function buildBridgeNetwork(req: BridgeNetworkRequest, ctx: BuildContext)
     internal: req.internal ?? false,
     ipv6: req.ipv6 ?? false,
     ipam,
+    ...(req.subnets?.length ? { userSubnets: true } : {}),
     labels: { ...(req.labels ?? {}) },
     options,
   };

@@ -221,3 +221,20 @@ test('system prune after a crash and a reboot-like wipe: dead containers and lea
   await c.ok(['run', '-d', '--name', 'again', '--network', 'app', '-p', '9090:80', '--', 'sleep', '600']);
   t.is(JSON.parse(await c.ok(['ps', '--format', 'json'])).length, 2);
 });
+
+test('--ip: the requested address on a network with user subnets; refused in Docker\'s words elsewhere', async (t) => {
+  const c = await cliSandbox(t);
+  await c.ok(['network', 'create', '--subnet', '10.124.0.0/24', 'fixed']);
+  await c.ok(['network', 'create', 'auto']);
+  await c.ok(['run', '-d', '--name', 'pinned', '--network', 'fixed', '--ip', '10.124.0.50', '--', 'sleep', '600']);
+  t.is(addressOf(await c.ok(['inspect', 'pinned']), 'fixed'), '10.124.0.50');
+  t.regex(await c.ok(['exec', 'pinned', '--', 'ip', '-br', 'addr', 'show', 'eth0']), /10\.124\.0\.50\/24/);
+  const taken = await c.ctnet(['run', '-d', '--name', 'twin', '--network', 'fixed', '--ip', '10.124.0.50', '--', 'sleep', '600']);
+  t.is(taken.exitCode, 125);
+  t.regex(taken.stderr, /10\.124\.0\.50/);
+  const auto = await c.ctnet(['run', '-d', '--network', 'auto', '--ip', '172.18.0.50', '--', 'sleep', '600']);
+  t.is(auto.stderr, 'ctnet: user specified IP address is supported only when connecting to networks with user configured subnets (network auto)');
+  const bridge = await c.ctnet(['run', '-d', '--ip', '172.17.0.50', '--', 'sleep', '600']);
+  t.is(bridge.stderr, 'ctnet: user specified IP address is supported on user defined networks only');
+  t.deepEqual(JSON.parse(await c.ok(['ps', '-a', '--format', 'json'])).map((p: any) => p.Names), ['pinned'], 'refused runs leave no container');
+});
