@@ -178,7 +178,13 @@ test('docker run -p: published ports answer on the host, 127.0.0.1 and from anot
     // Tells who connects: the address the outside machine sees.
     d.sb.spawn('socat', ['TCP-LISTEN:7000,fork,reuseaddr', 'SYSTEM:echo $SOCAT_PEERADDR'], outside.path);
     await d.sb.waitForPort(7000, outside.path);
-    const whoAmI = async (container: string) => (await d.docker(['exec', container, 'sh', '-c', `echo | nc -w 3 ${OUTSIDE.peer} 7000`], { reject: false })).stdout.trim();
+    // Retried while nothing comes back: the first packets of a new path may race ARP on a loaded machine.
+    const whoAmI = async (container: string) => {
+      for (let attempt = 0; ; attempt++) {
+        const seen = (await d.docker(['exec', container, 'sh', '-c', `echo | nc -w 3 ${OUTSIDE.peer} 7000`], { reject: false })).stdout.trim();
+        if (seen || attempt === 2) return seen;
+      }
+    };
 
     await create(['--subnet', '10.201.13.0/24', 'pub']);
     const netId = await inspect(d, 'pub', '{{.Id}}');
