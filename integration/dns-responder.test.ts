@@ -378,7 +378,7 @@ test('a network dropped from the config stops being served at once, open connect
   t.teardown(() => conn.destroy());
   const started = Date.now();
   t.deepEqual(await responder.setNetworks([{ name: 'app', listen: [l.net1] }]), [{ network: 'app', address: l.net1, port: l.port, listening: true }]);
-  t.true(Date.now() - started < 500);
+  t.true(Date.now() - started < 2000, 'at once, not after an idle timeout');
   t.true(await portsFree(l.net2, l.port));
   t.deepEqual(dataOf(await ask({ address: l.net1, port: l.port }, 'web')), ['10.89.0.2']);
 });
