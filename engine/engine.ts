@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Result } from '../cni/types.js';
 import { hostResolvConf, parseAddHost, resolveHostGateway, validateDnsFlags, validateHostname } from '../dns/index.js';
 import { withLock } from '../lock/flock.js';
+import { deleteLink, originalNetNs, withRtnl } from '../netlink/index.js';
 import { parseConfList, type NetworkConfigList } from './conflist.js';
 import {
   type ContainerAttachment,
@@ -222,9 +223,9 @@ export class Engine {
     await this.runtime.gc(list, []).catch((err: unknown) => this.warn(`network ${doc.name}: cleanup: ${(err as Error).message}`));
     const bridge = doc.plugins[0]?.bridge;
     if (typeof bridge === 'string') {
-      const { execa } = await import('execa');
-      const r = await execa('ip', ['link', 'delete', bridge], { reject: false });
-      if (r.exitCode !== 0 && !/Cannot find device/.test(r.stderr)) this.warn(`network ${doc.name}: could not delete bridge ${bridge}: ${r.stderr.trim()}`);
+      await withRtnl(originalNetNs(), (rtnl) => deleteLink(rtnl, bridge, { ignoreMissing: true })).catch((err: unknown) =>
+        this.warn(`network ${doc.name}: could not delete bridge ${bridge}: ${(err as Error).message}`),
+      );
     }
     await rm(join(this.defaults.ipamDataDir!, doc.name), { recursive: true, force: true });
   }
