@@ -1,5 +1,5 @@
 // What the chained plugins (portmap, firewall) read from their CNI input: the container's
-// addresses and the host-side interface from prevResult, and (from cni/) GC's list of valid attachments.
+// addresses and the host-side interface from prevResult.
 import type { Result } from '../cni/types.js';
 
 /**
@@ -28,5 +28,3 @@ export function firstPerFamily(addresses: readonly string[]): string[] {
 export function hostInterface(result: Result): string | undefined {
   return (result.interfaces ?? []).find((i) => !i.sandbox && i.name)?.name;
 }
-
-export { validAttachments } from '../cni/gc.js';

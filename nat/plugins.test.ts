@@ -2,7 +2,8 @@
 import test from 'ava';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { NetConf, Result } from '../cni/types.js';
-import { containerAddresses, firstPerFamily, hostInterface, validAttachments } from './cni-input.js';
+import { containerAddresses, firstPerFamily, hostInterface } from './cni-input.js';
+import { validAttachments } from '../cni/gc.js';
 import { parseFirewallConfig } from './firewall-plugin.js';
 import { parsePortmapConfig } from './portmap-plugin.js';
 
