@@ -1,6 +1,6 @@
 // The iptables implementation of FirewallBackend: the layout (layout.ts) planned into rule sets,
 // host ports reserved (port-store.ts), the plan recorded (records.ts), then applied (engine.ts).
-// install/uninstall/verify take any plan, so other layouts (the reference firewall plugin's) share
+// install and verify take any plan, so other layouts (the reference firewall plugin's) share
 // the same recording, transactions and fallbacks.
 import { checkpoint } from '../cni/checkpoint.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
@@ -69,7 +69,10 @@ export class IptablesBackend implements FirewallBackend {
 
   async teardownContainer(ref: AttachmentRef, opts: { sweepUnrecorded?: boolean } = {}): Promise<void> {
     const key = attachmentKey(ref);
-    if (this.records.read(key) || !opts.sweepUnrecorded) return this.uninstall(key);
+    const rec = this.records.read(key);
+    if (rec) return this.removeRecorded([rec]);
+    // Nothing recorded: nothing to do, unless the rules may exist without their record.
+    if (!opts.sweepUnrecorded) return;
     for (const family of [4, 6] as const) await this.engine.sweep(family, (tag) => tag.key === key);
     await this.ports.releaseWhere((h) => h.key === key);
   }
@@ -107,12 +110,6 @@ export class IptablesBackend implements FirewallBackend {
       throw err;
     }
     await flushUdp(plan.udp, this.log);
-  }
-
-  /** Removes an attachment's rules and reservations from its record; nothing recorded, nothing to do. */
-  async uninstall(key: string): Promise<void> {
-    const rec = this.records.read(key);
-    if (rec) await this.removeRecorded([rec]);
   }
 
   async verify(plan: InstallPlan): Promise<void> {
