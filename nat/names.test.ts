@@ -1,4 +1,6 @@
 import test from 'ava';
+import { createHash } from 'node:crypto';
+import type { AttachmentRef } from './types.js';
 import { attachmentChain, attachmentKey, keyOfChain, MAX_CHAIN_NAME, parseTag, ruleTag } from './names.js';
 
 const ref = { network: 'n1', containerId: 'c1', ifname: 'eth0' };
@@ -11,6 +13,14 @@ test('the key is 16 hex characters, stable, and differs by owner, network, conta
   const others = [{ ...ref, owner: 'portmap' }, { ...ref, network: 'n2' }, { ...ref, containerId: 'c2' }, { ...ref, ifname: 'eth1' }].map(attachmentKey);
   t.is(new Set([k, ...others]).size, 5);
   t.throws(() => attachmentKey({ ...ref, owner: 'Bad Owner' }));
+});
+
+test('the key is the head of SHA-256 over owner, network, container id and interface, so records and tags stay valid across versions', (t) => {
+  const refs: AttachmentRef[] = [ref, { network: 'réseau', containerId: 'c1', ifname: 'eth0', owner: 'portmap' }];
+  for (const r of refs) {
+    const expected = createHash('sha256').update([r.owner ?? 'ctnet', r.network, r.containerId, r.ifname].join('\n')).digest('hex').slice(0, 16);
+    t.is(attachmentKey(r), expected);
+  }
 });
 
 test('chain names stay within 28 characters and give their key back', (t) => {

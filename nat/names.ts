@@ -1,7 +1,9 @@
 // Names derived from an attachment: its key (a hash of owner, network, container id and ifname),
 // the per-attachment chain names built from it, and the comment every one of its rules carries, so
 // teardown and GC find them from recorded identity alone, interfaces or no interfaces.
-import { createHash } from 'node:crypto';
+// @noble/hashes, not node:crypto: loading node:crypto costs a plugin process ~7 ms of start-up.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { AttachmentRef } from './types.js';
 
@@ -20,7 +22,7 @@ export function ownerOf(ref: AttachmentRef): string {
 
 /** 16 hex characters (64 bits) of SHA-256 over the attachment's identity. */
 export function attachmentKey(ref: AttachmentRef): string {
-  return createHash('sha256').update([ownerOf(ref), ref.network, ref.containerId, ref.ifname].join('\n')).digest('hex').slice(0, 16);
+  return bytesToHex(sha256(utf8ToBytes([ownerOf(ref), ref.network, ref.containerId, ref.ifname].join('\n')))).slice(0, 16);
 }
 
 /** A chain owned by one attachment: `<prefix>-<key>`, within the 28-character limit. */
