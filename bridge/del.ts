@@ -16,8 +16,12 @@ export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> 
   if (conf.ipam) await runIpam('DEL', args, conf);
   checkpoint('del-after-ipam');
   // The rules (an iptables-restore child) and the veth (a netlink request the kernel takes a while
-  // over) are independent: both at once, each attempted whatever becomes of the other.
-  await settleAll([tearDownFirewall(args, conf).then(() => checkpoint('del-after-firewall')), deleteVeth(args)]);
+  // over) are independent: both at once, each attempted whatever becomes of the other. The veth
+  // waits one turn of the event loop, so the child is started first and does its work while the
+  // kernel holds this thread in the veth's deletion.
+  const firewall = tearDownFirewall(args, conf).then(() => checkpoint('del-after-firewall'));
+  const veth = new Promise(setImmediate).then(() => deleteVeth(args));
+  await settleAll([firewall, veth]);
 }
 
 async function deleteVeth(args: CmdArgs): Promise<void> {
