@@ -14,6 +14,12 @@ export default tseslint.config(
     },
   },
   {
+    // The one CommonJS file: the start-up shim the launchers run (it must load before any bundle).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests poke at JSON a plugin printed; typing every shape would only restate the assertions.
     files: ['**/*.test.ts', 'integration/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

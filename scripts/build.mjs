@@ -1,7 +1,8 @@
 // Builds one CommonJS bundle per plugin (CJS starts ~9 ms faster than ESM, see design.md) and
 // writes the executables: bin/cni/<type> for each plugin and bin/ctnet for the CLI. Each is a tiny
-// sh launcher with absolute paths, so a runtime can use bin/cni as its CNI_PATH, or copy the
-// launchers elsewhere, and they still find this checkout's node and bundles. Also the library
+// sh launcher with absolute paths (node, dist/start.cjs, the bundle), so a runtime can use bin/cni
+// as its CNI_PATH, or copy the launchers elsewhere, and they still find this checkout's node and
+// bundles. start.cjs gives every bundle a V8 code cache (see there). Also the library
 // (package.json's main): the engine's API as one ES module, dist/lib/index.js.
 // `--out DIR` writes DIR/dist and DIR/bin instead (the bench builds a private copy there); DIR must
 // lie inside this checkout, for the bundles to find node_modules and the native addon.
@@ -9,7 +10,7 @@
 // A rebuild never pulls files from under a running plugin: the bundles go to a fresh directory that
 // the `dist` symlink is then switched to in one rename, and each launcher is replaced by rename.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -62,6 +63,8 @@ if (existsSync(join(root, 'engine', 'index.ts'))) {
   });
 }
 
+copyFileSync(join(root, 'scripts', 'start.cjs'), join(buildDir, 'start.cjs'));
+
 // Switch `dist` to the new build in one rename (an older checkout's dist may be a real directory).
 // The build it pointed to stays until the next one, for plugins that were starting from it.
 const previous = existsSync(dist) && lstatSync(dist).isSymbolicLink() ? readlinkSync(dist) : undefined;
@@ -74,7 +77,8 @@ for (const name of readdirSync(out)) {
 }
 
 // A plugin never speaks TLS: clearing NODE_EXTRA_CA_CERTS saves ~40 ms of CA parsing per start.
-const launcher = (bundle) => `#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec '${process.execPath}' '${join(dist, bundle)}' "$@"\n`;
+// start.cjs runs the bundle through a V8 code cache (see there).
+const launcher = (bundle) => `#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec '${process.execPath}' '${join(dist, 'start.cjs')}' '${join(dist, bundle)}' "$@"\n`;
 function writeExecutable(path, text) {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
