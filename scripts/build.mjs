@@ -10,7 +10,8 @@
 // A rebuild never pulls files from under a running plugin: the bundles go to a fresh directory that
 // the `dist` symlink is then switched to in one rename, and each launcher is replaced by rename.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,15 +28,31 @@ const plugins = (existsSync(pluginsDir) ? readdirSync(pluginsDir, { withFileType
 const entries = Object.fromEntries(plugins.map((p) => [`plugins/${p}`, join(pluginsDir, p, 'main.ts')]));
 if (existsSync(join(root, 'cli', 'main.ts'))) entries['cli'] = join(root, 'cli', 'main.ts');
 
+// netlink's JavaScript is bundled like the rest (so the code cache covers it); only its native
+// binding stays a file, found here once instead of by node-gyp-build scanning prebuilds/ each run.
+const netlinkDir = dirname(createRequire(import.meta.url).resolve('netlink/package.json'));
+const netlinkBinding = createRequire(join(netlinkDir, 'package.json'))('node-gyp-build').resolve(netlinkDir);
+const netlinkBindingPlugin = {
+  name: 'netlink-binding',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]netlink[\\/]dist[\\/]raw\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const call = "require('node-gyp-build')(__dirname + '/..')";
+      if (!text.includes(call)) throw new Error(`netlink's raw.js no longer loads its binding with ${call}: update scripts/build.mjs`);
+      return { contents: text.replace(call, `require(${JSON.stringify(netlinkBinding)})`), loader: 'js' };
+    });
+    b.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // netlink loads its native binding relative to its own package: keep it in node_modules.
   // execa is bundled: loaded from node_modules as ESM (Node 20's loader, ~30 files) it cost ~100 ms
   // of CPU on every ADD and DEL that runs iptables-restore; bundled, the `await import('execa')` in
   // nat/ and cni/ becomes a lazy init, paid only by the runs that start a program (bench/README.md).
-  external: ['netlink', 'netlink/*'],
+  plugins: [netlinkBindingPlugin],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
