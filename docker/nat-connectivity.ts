@@ -6,7 +6,7 @@
 // Host ports are chosen as the engine chooses them (engine/host-ports.ts).
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { resolveHostPort } from '../engine/host-ports.js';
-import type { AttachmentRef, ContainerSpec, FirewallBackend, ValidAttachment } from '../nat/index.js';
+import { hostIpsOverlap, type AttachmentRef, type ContainerSpec, type FirewallBackend, type ValidAttachment } from '../nat/index.js';
 import { type Connectivity, type EndpointId, type EndpointRef, type PortBinding, type PortMapping, PROTOCOL_NUMBERS, type Protocol } from './connectivity.js';
 
 /** nat/ rule owners: an endpoint's own rules, and its published ports. */
@@ -32,13 +32,6 @@ const binding = (m: PortMapping, hostPort: number): PortBinding => ({
 });
 
 const protocolOf = (b: PortBinding) => (Object.keys(PROTOCOL_NUMBERS) as Protocol[]).find((p) => PROTOCOL_NUMBERS[p] === b.Proto);
-
-/** Whether two host addresses share a port space: '' is every address, 0.0.0.0 / :: every one of the family. */
-function hostIpsOverlap(a: string, b: string): boolean {
-  if (a === '' || b === '') return true;
-  if (a.includes(':') !== b.includes(':')) return false;
-  return a === b || ['0.0.0.0', '::'].includes(a) || ['0.0.0.0', '::'].includes(b);
-}
 
 /** Host ports for the mappings: given ones checked, 0 and ranges chosen, none of them among `published`. */
 function choosePorts(mappings: readonly PortMapping[], published: readonly PortBinding[]): PortBinding[] {

@@ -9,7 +9,7 @@ import { IptablesBackend, type IptablesBackendOptions } from './iptables-backend
 
 export type { FirewallBackend, NetworkSpec } from './backend.js';
 export { DATA_DIR_ENV, DEFAULT_DATA_DIR, IptablesBackend, resolveDataDir, type IptablesBackendOptions } from './iptables-backend.js';
-export { normalizeMapping } from './port-mappings.js';
+export { hostIpsOverlap, normalizeMapping } from './port-mappings.js';
 export type { AttachmentRef, ContainerSpec, ForwardMode, PortMapping, PortMappingInput, Protocol, SnatOptions, ValidAttachment } from './types.js';
 
 /** The firewall backend (iptables; an nftables one will be chosen here). */

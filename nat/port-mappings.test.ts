@@ -1,7 +1,7 @@
 import test from 'ava';
 import { claim } from './testing.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { claimOf, claimsOverlap, conflictMessage, mappingsFor, normalizeMapping, reachesLocalhost } from './port-mappings.js';
+import { claimOf, claimsOverlap, conflictMessage, hostIpsOverlap, mappingsFor, normalizeMapping, reachesLocalhost } from './port-mappings.js';
 
 test('defaults: tcp, every address, a single port', (t) => {
   t.deepEqual(normalizeMapping({ hostPort: 8080, containerPort: 80 }), { protocol: 'tcp', hostIP: '', hostPort: 8080, hostPortEnd: 8080, containerPort: 80 });
@@ -71,6 +71,15 @@ test('overlap: 0.0.0.0 against every IPv4 address, specific against specific onl
   t.false(claimsOverlap(claim('0.0.0.0', 8080), claim('0.0.0.0', 8081)));
   t.true(claimsOverlap(claim('0.0.0.0', 8000, 8100), claim('0.0.0.0', 8100, 8200)), 'ranges sharing one port');
   t.false(claimsOverlap(claim('0.0.0.0', 8000, 8099), claim('0.0.0.0', 8100, 8200)));
+});
+
+test("host addresses: '' (Docker's any address) overlaps everything, wildcards their own family only", (t) => {
+  t.true(hostIpsOverlap('', '10.0.0.1'));
+  t.true(hostIpsOverlap('fd00::1', ''));
+  t.true(hostIpsOverlap('::', 'fd00::1'));
+  t.false(hostIpsOverlap('0.0.0.0', 'fd00::1'));
+  t.false(hostIpsOverlap('10.0.0.1', '10.0.0.2'));
+  t.true(hostIpsOverlap('10.0.0.1', '10.0.0.1'));
 });
 
 test('the conflict message names the port, protocol and the address it is allocated on', (t) => {

@@ -75,14 +75,21 @@ export interface PortClaim {
 export const claimOf = (m: FamilyMapping): PortClaim => ({ protocol: m.protocol, family: m.family, bindIP: m.bindIP, hostPort: m.hostPort, hostPortEnd: m.hostPortEnd });
 
 /**
- * Two claims collide when protocol and family match, the port ranges intersect, and the addresses
- * overlap: equal, or either one is the family's wildcard (0.0.0.0 covers every IPv4 address).
+ * Whether two host addresses share a port space: equal, or either one is the wildcard of the
+ * other's family (0.0.0.0 covers every IPv4 address, :: every IPv6 one), or '' (every address).
  */
+export function hostIpsOverlap(a: string, b: string): boolean {
+  if (a === '' || b === '') return true;
+  const family = familyOfAddress(a);
+  if (familyOfAddress(b) !== family) return false;
+  return a === b || a === wildcardOf(family) || b === wildcardOf(family);
+}
+
+/** Two claims collide when protocol and family match, the port ranges intersect, and the addresses overlap. */
 export function claimsOverlap(a: PortClaim, b: PortClaim): boolean {
   if (a.protocol !== b.protocol || a.family !== b.family) return false;
   if (a.hostPortEnd < b.hostPort || b.hostPortEnd < a.hostPort) return false;
-  const wild = wildcardOf(a.family);
-  return a.bindIP === b.bindIP || a.bindIP === wild || b.bindIP === wild;
+  return hostIpsOverlap(a.bindIP, b.bindIP);
 }
 
 /** The first port both claims hold (they must overlap). */
