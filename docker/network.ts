@@ -147,13 +147,18 @@ export async function createEndpoint(deps: NetworkDeps, req: CreateEndpointReque
   });
 }
 
+/** Takes a known endpoint out of the data path, its rules first, then its veth; undefined when unknown. */
+async function detachEndpoint(deps: NetworkDeps, s: PluginState, networkId: string, endpointId: string): Promise<EndpointRecord | undefined> {
+  const ep = s.endpoints[endpointId];
+  if (!ep) return undefined;
+  await deps.connectivity.tearDownEndpoint({ networkId, endpointId });
+  await deps.kernel.detach(ep);
+  return ep;
+}
+
 export async function deleteEndpoint(deps: NetworkDeps, networkId: string, endpointId: string) {
   return deps.state.update(async (s) => {
-    const ep = s.endpoints[endpointId];
-    if (!ep) return {};
-    await deps.connectivity.tearDownEndpoint({ networkId, endpointId });
-    await deps.kernel.detach(ep);
-    delete s.endpoints[endpointId];
+    if (await detachEndpoint(deps, s, networkId, endpointId)) delete s.endpoints[endpointId];
     return {};
   });
 }
@@ -204,11 +209,8 @@ export async function join(deps: NetworkDeps, req: JoinRequest) {
 
 export async function leave(deps: NetworkDeps, networkId: string, endpointId: string) {
   return deps.state.update(async (s) => {
-    const ep = s.endpoints[endpointId];
-    if (!ep) return {};
-    await deps.connectivity.tearDownEndpoint({ networkId, endpointId });
-    await deps.kernel.detach(ep);
-    Object.assign(ep, { hostVeth: undefined, srcName: undefined, sandboxKey: undefined, ports: [] });
+    const ep = await detachEndpoint(deps, s, networkId, endpointId);
+    if (ep) Object.assign(ep, { hostVeth: undefined, srcName: undefined, sandboxKey: undefined, ports: [] });
     return {};
   });
 }
