@@ -126,8 +126,8 @@ export class Engine {
     return bridgeDefaults(this.config, join(this.root, 'ipam'));
   }
 
-  private buildContext(existing: ConfListDocument[]) {
-    return { existing, hostRoutes: hostRoutes(), defaults: this.defaults, ...(this.config.defaultAddressPools ? { pools: this.config.defaultAddressPools } : {}) };
+  private buildContext(existing: ConfListDocument[], routes: string[]) {
+    return { existing, hostRoutes: routes, defaults: this.defaults, ...(this.config.defaultAddressPools ? { pools: this.config.defaultAddressPools } : {}) };
   }
 
   // ---- networks -------------------------------------------------------------------------------
@@ -139,9 +139,10 @@ export class Engine {
    */
   async ensureDefaultNetwork(strict = false): Promise<ConfListDocument> {
     const current = await this.networks.get('bridge');
+    const routes = await hostRoutes();
     if (!current) {
       try {
-        return await this.networks.create((existing) => buildBridgeNetwork(defaultBridgeRequest(this.config), this.buildContext(existing)));
+        return await this.networks.create((existing) => buildBridgeNetwork(defaultBridgeRequest(this.config), this.buildContext(existing, routes)));
       } catch (err) {
         // Another command created it meanwhile.
         const again = await this.networks.get('bridge');
@@ -151,7 +152,7 @@ export class Engine {
     }
     const desired = (existing: ConfListDocument[], doc: ConfListDocument) =>
       buildBridgeNetwork(defaultBridgeRequest(this.config, subnetsOf(doc)), {
-        ...this.buildContext(existing.filter((d) => d.name !== 'bridge')),
+        ...this.buildContext(existing.filter((d) => d.name !== 'bridge'), routes),
         id: doc.ctnet.id,
         created: doc.ctnet.created,
       });
@@ -188,7 +189,8 @@ export class Engine {
     if (req.driver && req.driver !== 'bridge') throw new Error(`driver ${JSON.stringify(req.driver)} is not supported: ctnet creates bridge networks`);
     await this.ensureDefaultNetwork();
     const { driver: _driver, ...request } = req;
-    return this.networks.create((existing) => buildBridgeNetwork({ ...request, builtin: false }, this.buildContext(existing)));
+    const routes = await hostRoutes();
+    return this.networks.create((existing) => buildBridgeNetwork({ ...request, builtin: false }, this.buildContext(existing, routes)));
   }
 
   /** Removes user networks; refused while containers are attached (naming them). */

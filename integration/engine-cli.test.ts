@@ -238,3 +238,13 @@ test('--ip: the requested address on a network with user subnets; refused in Doc
   t.is(bridge.stderr, 'ctnet: user specified IP address is supported on user defined networks only');
   t.deepEqual(JSON.parse(await c.ok(['ps', '-a', '--format', 'json'])).map((p: any) => p.Names), ['pinned'], 'refused runs leave no container');
 });
+
+test("automatic subnets skip what the host already routes, as Docker's pools do", async (t) => {
+  const c = await cliSandbox(t);
+  // The host reaches 172.18.0.0/16 (a LAN, a VPN): the first free pool after the default bridge's is the next one.
+  await c.sb.exec('ip', ['route', 'add', 'blackhole', '172.18.0.0/16']);
+  await c.ok(['network', 'create', 'auto']);
+  const subnet = async (name: string) => JSON.parse(await c.ok(['network', 'inspect', name]))[0].IPAM.Config[0].Subnet;
+  t.is(await subnet('bridge'), '172.17.0.0/16');
+  t.is(await subnet('auto'), '172.19.0.0/16');
+});
