@@ -65,6 +65,7 @@ export class Sandbox {
   readonly stateDir: string;
   private readonly namespaces: string[] = [];
   private readonly processes: ResultPromise[] = [];
+  private destroyed = false;
 
   private constructor(readonly id: string) {
     this.name = `${SANDBOX_PREFIX}${id}`;
@@ -82,8 +83,14 @@ export class Sandbox {
   }
 
   private async addNamespace(name: string): Promise<void> {
+    if (this.destroyed) throw new Error(`sandbox ${this.name} is being destroyed: no new namespace ${name}`);
     this.namespaces.push(name);
     await execa('ip', ['netns', 'add', name]);
+    // destroy() ran while this one was being made (a bench interrupted mid-fill): it missed it.
+    if (this.destroyed) {
+      await execa('ip', ['netns', 'delete', name], { reject: false });
+      throw new Error(`sandbox ${this.name} was destroyed while namespace ${name} was being made`);
+    }
   }
 
   /** A fresh container namespace (nothing configured, lo down). */
@@ -193,6 +200,7 @@ export class Sandbox {
 
   /** Ends started processes, then deletes every namespace made here (container ones first) and the state dir. */
   async destroy(): Promise<void> {
+    this.destroyed = true;
     for (const p of this.processes) {
       if (p.pid !== undefined && p.exitCode === null) {
         try {
