@@ -14,10 +14,12 @@ import {
   listLinks,
   listRoutes,
   originalNetNs,
+  readSysctl,
   requireLink,
   setBridgePort,
   setLink,
   withRtnl,
+  writeSysctl,
   type Rtnl,
 } from '../netlink/index.js';
 import { PluginError } from './errors.js';
@@ -30,9 +32,12 @@ export interface Attachment {
 }
 
 export interface Kernel {
-  /** Creates (or restores) the network's bridge, gateway addresses and forwarding. */
-  setUpNetwork(net: NetworkRecord): Promise<{ createdBridge: boolean }>;
-  /** Deletes the bridge if the plugin created it, else takes its gateway addresses off. */
+  /**
+   * Creates (or restores) the network's bridge, gateway addresses and forwarding. On a bridge that
+   * was there already, also says what its route_localnet was before the network turns it on.
+   */
+  setUpNetwork(net: NetworkRecord): Promise<{ createdBridge: boolean; routeLocalnet?: string }>;
+  /** Deletes the bridge if the plugin created it, else takes off its gateway addresses and puts its route_localnet back. */
   tearDownNetwork(net: NetworkRecord): Promise<void>;
   attach(net: NetworkRecord, ep: EndpointRecord): Promise<Attachment>;
   /** Deletes the endpoint's veth pair; fine when already gone. */
@@ -78,6 +83,9 @@ async function deleteVeth(rtnl: Rtnl, name: string): Promise<void> {
   if (link?.kind === 'veth') await deleteLink(rtnl, link.index, { ignoreMissing: true });
 }
 
+/** nat/ turns it on for published ports to answer on 127.0.0.1 through the bridge. */
+const localnetKey = (bridge: string) => `net/ipv4/conf/${bridge}/route_localnet`;
+
 export function netlinkKernel(): Kernel {
   const ns = originalNetNs();
   return {
@@ -93,7 +101,7 @@ export function netlinkKernel(): Kernel {
             if (s.gateway) await ensureGatewayAddress(rtnl, bridge, s.gateway, false);
           }
           enableForwarding(new Set(net.settings.subnets.map((s) => (s.subnet.includes(':') ? 6 : 4) as 4 | 6)));
-          return { createdBridge: !before };
+          return before ? { createdBridge: false, routeLocalnet: readSysctl(localnetKey(conf.bridge)) } : { createdBridge: true };
         } catch (err) {
           await rollback.run();
           throw err;
@@ -113,6 +121,7 @@ export function netlinkKernel(): Kernel {
         for (const s of net.settings.subnets) {
           if (s.gateway) await deleteAddress(rtnl, bridge.index, s.gateway, { ignoreMissing: true });
         }
+        if (net.userBridgeLocalnet !== undefined) writeSysctl(localnetKey(bridge.name), net.userBridgeLocalnet);
       });
     },
 

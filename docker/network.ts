@@ -79,8 +79,11 @@ export async function createNetwork(deps: NetworkDeps, req: CreateNetworkRequest
     }
     const earlier = s.networks[req.NetworkID];
     const net: NetworkRecord = { id: req.NetworkID, settings, createdBridge: false };
-    const { createdBridge } = await deps.kernel.setUpNetwork(net);
+    const { createdBridge, routeLocalnet } = await deps.kernel.setUpNetwork(net);
     net.createdBridge = createdBridge || (earlier?.createdBridge ?? false);
+    // A retried create finds the bridge as the first one left it: what was there before is in its record.
+    const localnetBefore = earlier ? earlier.userBridgeLocalnet : routeLocalnet;
+    if (!net.createdBridge && localnetBefore !== undefined) net.userBridgeLocalnet = localnetBefore;
     try {
       await deps.connectivity.setUpNetwork(networkRef(net));
     } catch (err) {
@@ -103,8 +106,7 @@ export async function deleteNetwork(deps: NetworkDeps, networkId: string) {
     }
     // dockerd deletes endpoints first; whatever is left (a crash in between) goes with the network.
     for (const ep of Object.values(s.endpoints).filter((e) => e.networkId === networkId)) {
-      await deps.connectivity.tearDownEndpoint({ networkId, endpointId: ep.id });
-      await deps.kernel.detach(ep);
+      await detachEndpoint(deps, s, networkId, ep.id);
       delete s.endpoints[ep.id];
     }
     await deps.connectivity.tearDownNetwork(networkRef(net));

@@ -30,6 +30,8 @@ export interface NetworkRecord {
   settings: NetworkSettings;
   /** Whether the plugin created the bridge (and so deletes it with the network). */
   createdBridge: boolean;
+  /** On a bridge the user made: its route_localnet before the network turned it on, put back when the network goes. */
+  userBridgeLocalnet?: string;
 }
 
 export interface EndpointRecord {

@@ -163,6 +163,16 @@ test('errors reach the docker CLI; enable_icc=false and --internal networks', as
     t.true((await d.host('ip', ['link', 'show', 'ctnoicc'])).stdout.includes('mtu 1400'), 'the bridge is named and sized as asked');
     t.true((await d.docker(['exec', 'iso-client', 'ip', 'link', 'show', 'eth0'])).stdout.includes('mtu 1400'), 'the container interface too');
 
+    // A bridge the user made: the network turns route_localnet on (published ports on 127.0.0.1)
+    // and, removed, leaves the bridge as it found it.
+    await d.host('ip', ['link', 'add', 'ctuser', 'type', 'bridge']);
+    const localnet = async () => (await d.host('cat', ['/proc/sys/net/ipv4/conf/ctuser/route_localnet'])).stdout.trim();
+    t.is((await create(['--subnet', '10.201.13.0/24', '-o', 'com.docker.network.bridge.name=ctuser', 'usernet'])).exitCode, 0);
+    t.is(await localnet(), '1');
+    await d.docker(['network', 'rm', 'usernet']);
+    t.is(await localnet(), '0', 'route_localnet is put back');
+    t.false((await d.host('ip', ['-o', 'addr', 'show', 'ctuser'])).stdout.includes('10.201.13.1'), 'the gateway address is gone, the bridge stays');
+
     // --internal: no default route out of the network.
     t.is((await create(['--internal', '--subnet', '10.201.12.0/24', 'inside'])).exitCode, 0);
     const routes = await d.docker(['run', '--rm', '--network', 'inside', IMAGE, 'ip', 'route']);
