@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Protocol } from './publish-spec.js';
+import { recordedExit } from './processes.js';
 
 /** A published port, host port resolved. */
 export interface PublishedPort {
@@ -50,7 +51,7 @@ export interface ContainerRecord {
   /** The process, once started; startTime (from /proc/PID/stat) tells it from a later process with the same pid. */
   pid?: number;
   startTime?: string;
-  /** Known for processes `ctnet run` waited for (not for -d). */
+  /** How the process ended: from `ctnet run` when it waited, from the monitor's exit file with -d. */
   exitCode?: number;
 }
 
@@ -75,6 +76,11 @@ export class ContainerStore {
     return join(this.dir, id);
   }
 
+  /** Where ctnet-monitor writes a detached process's exit status. */
+  exitFileOf(id: string): string {
+    return join(this.dirOf(id), 'exit-code');
+  }
+
   async list(): Promise<ContainerRecord[]> {
     let ids: string[];
     try {
@@ -86,7 +92,9 @@ export class ContainerStore {
     const records: ContainerRecord[] = [];
     for (const id of ids) {
       try {
-        records.push(JSON.parse(await readFile(join(this.dir, id, 'config.json'), 'utf8')) as ContainerRecord);
+        const record = JSON.parse(await readFile(join(this.dir, id, 'config.json'), 'utf8')) as ContainerRecord;
+        record.exitCode ??= recordedExit(this.exitFileOf(id));
+        records.push(record);
       } catch {
         // A directory whose record was never written (killed before it): nothing was set up for it yet.
       }

@@ -336,7 +336,7 @@ export class Engine {
       await this.locked(() => this.containers.write(record));
     };
     if (o.detach) {
-      const { pid, startTime } = await startDetached(argv, join(this.containers.dirOf(record.id), 'log'));
+      const { pid, startTime } = await startDetached(argv, join(this.containers.dirOf(record.id), 'log'), this.containers.exitFileOf(record.id));
       await started(pid, startTime);
       return { record };
     }

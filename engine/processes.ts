@@ -1,10 +1,12 @@
-// Container processes: started detached (they outlive the ctnet command) or in the foreground, and
-// told apart from a later process that got the same pid by their start time (/proc/PID/stat's
-// field 22). A zombie counts as exited: when ctnet is gone, the process's reaper may be slow.
+// Container processes: started detached (they outlive the ctnet command; ctnet-monitor records how
+// they end) or in the foreground, and told apart from a later process that got the same pid by their
+// start time (/proc/PID/stat's field 22). A zombie counts as exited: its reaper may be slow.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monitorPath } from '../native/index.js';
 
 /** Start time (clock ticks since boot) and state letter of a process, undefined when there is none. */
 function procStat(pid: number): { startTime: string; state: string } | undefined {
@@ -28,17 +30,40 @@ export function isAlive(pid: number | undefined, startTime: string | undefined):
   return !!stat && stat.startTime === startTime && stat.state !== 'Z' && stat.state !== 'X';
 }
 
-/** Starts a process detached from ctnet, output appended to `logFile`; resolves with its pid once exec'd. */
-export async function startDetached(argv: readonly string[], logFile: string): Promise<{ pid: number; startTime: string }> {
+/**
+ * Starts a process detached from ctnet, under ctnet-monitor (native/monitor.c), which stays its
+ * parent and writes its exit status to `exitFile` when it ends. Output is appended to `logFile`.
+ * Resolves with the process's own pid once it is exec'd; rejects, naming the command, when it
+ * cannot be.
+ */
+export async function startDetached(argv: readonly string[], logFile: string, exitFile: string): Promise<{ pid: number; startTime: string }> {
   const log = openSync(logFile, 'a');
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', log, log] });
+  const monitor = spawn(monitorPath(), [exitFile, ...argv], { detached: true, stdio: ['ignore', log, log, 'pipe'] });
   closeSync(log);
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.once('spawn', () => resolve(child.pid!));
-    child.once('error', reject);
+  const report = monitor.stdio[3] as Readable;
+  let line = '';
+  report.setEncoding('utf8').on('data', (d: string) => (line += d));
+  await new Promise<void>((resolve, reject) => {
+    monitor.once('error', reject);
+    report.once('close', resolve);
   });
-  child.unref();
-  return { pid, startTime: startTimeOf(pid) ?? '' };
+  monitor.unref();
+  const pid = /^pid (\d+)$/.exec(line.trim())?.[1];
+  if (!pid) {
+    const why = /^error \d+ (.*)$/.exec(line.trim())?.[1] ?? `the monitor failed (${line.trim() || 'no report'})`;
+    throw new Error(`cannot start the container's command: ${why}`);
+  }
+  return { pid: Number(pid), startTime: startTimeOf(Number(pid)) ?? '' };
+}
+
+/** The exit status ctnet-monitor recorded, when the process has ended. */
+export function recordedExit(exitFile: string): number | undefined {
+  try {
+    const code = Number(readFileSync(exitFile, 'utf8').trim());
+    return Number.isInteger(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs a process in the foreground (stdio shared); `onStart` gets its pid; resolves with its exit status (128+signal when killed). */

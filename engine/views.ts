@@ -96,13 +96,19 @@ export function psRows(views: readonly ContainerView[], now = Date.now()): strin
     ['CONTAINER ID', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NETWORKS', 'NAMES'],
     ...views.map((v) => {
       const c = v.record;
-      const status = containerStatus(v);
       const command = JSON.stringify(c.command.join(' ').slice(0, 20) + (c.command.join(' ').length > 20 ? '…' : ''));
       const ports = c.ports.flatMap((p) => bindings(p, hasIpv6(c)).map((ip) => `${hostPortText(ip, p.hostPort)}->${portKey(p)}`)).join(', ');
-      const statusText = status === 'running' ? 'Up' : status === 'exited' ? `Exited${c.exitCode === undefined ? '' : ` (${c.exitCode})`}` : 'Created';
-      return [shortId(c.id), command, `${humanDuration(now - Date.parse(c.created))} ago`, statusText, ports, c.attachments.map((a) => a.network).join(',') || modeName(c), c.name];
+      return [shortId(c.id), command, `${humanDuration(now - Date.parse(c.created))} ago`, statusText(v), ports, c.attachments.map((a) => a.network).join(',') || modeName(c), c.name];
     }),
   ];
+}
+
+/** Docker's STATUS column: "Up", "Exited (7)", "Created". */
+function statusText(v: ContainerView): string {
+  const status = containerStatus(v);
+  if (status === 'running') return 'Up';
+  if (status === 'exited') return `Exited${v.record.exitCode === undefined ? '' : ` (${v.record.exitCode})`}`;
+  return 'Created';
 }
 
 /** `ps --format json`: one object per container. */
@@ -113,6 +119,7 @@ export const psJson = (views: readonly ContainerView[]) =>
     Command: v.record.command.join(' '),
     CreatedAt: v.record.created,
     State: containerStatus(v),
+    Status: statusText(v),
     Ports: portLines(v.record),
     Networks: v.record.attachments.map((a) => a.network).join(',') || modeName(v.record),
   }));

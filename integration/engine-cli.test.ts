@@ -113,6 +113,14 @@ test('modes: none has only lo, host sees the host namespace, container:web share
 
   // Foreground runs and exec return the command's status; usage errors 2; engine errors 1.
   t.is((await c.ctnet(['run', '--name', 'three', '--network', 'none', '--', 'sh', '-c', 'exit 3'])).exitCode, 3);
+  // A detached one's status is kept by its monitor, for inspect and ps -a, as SIGTERM's is for web.
+  await c.ok(['run', '-d', '--name', 'quitter', '--network', 'none', '--', 'sh', '-c', 'sleep 0.2; exit 7']);
+  const state = async (name: string) => JSON.parse(await c.ok(['inspect', name]))[0].State;
+  for (let i = 0; i < 100 && (await state('quitter')).Running; i++) await new Promise((r) => setTimeout(r, 50));
+  t.like(await state('quitter'), { Status: 'exited', Running: false, ExitCode: 7 });
+  t.like(await state('web'), { Status: 'exited', ExitCode: 143 });
+  const ps = JSON.parse(await c.ok(['ps', '-a', '--format', 'json'])).find((p: any) => p.Names === 'quitter');
+  t.regex(ps.Status, /^Exited \(7\)/);
   t.is((await c.ctnet(['exec', 'side', '--', 'sh', '-c', 'exit 4'])).exitCode, 4);
   t.is((await c.ctnet(['run', '--bogus'])).exitCode, 2);
   const missing = await c.ctnet(['rm', 'nosuch']);

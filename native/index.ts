@@ -1,5 +1,5 @@
-// Loads the native addon (setns, flock) from native/build, found from this file's location both
-// in the TypeScript sources and in the bundles under dist/.
+// The native side, built in native/build from this file's location in the sources and in the
+// bundles under dist/ alike: the addon (setns, flock) and the monitor of detached containers.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -20,18 +20,22 @@ export interface NativeAddon {
 
 let addon: NativeAddon | undefined;
 
-function addonPath(): string {
+/** native/build/Release, found from this file's location (sources and bundles alike). */
+function buildDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, 'native', 'build', 'Release', 'ctnet_native.node');
-    if (existsSync(candidate)) return candidate;
+    const candidate = join(dir, 'native', 'build', 'Release');
+    if (existsSync(join(candidate, 'ctnet_native.node'))) return candidate;
     const parent = dirname(dir);
     if (parent === dir) throw new Error('ctnet native addon not built: run `npm ci` (or `npm run install`)');
     dir = parent;
   }
 }
 
+/** The conmon-like monitor of detached containers (native/monitor.c). */
+export const monitorPath = (): string => join(buildDir(), 'ctnet-monitor');
+
 export function native(): NativeAddon {
-  addon ??= createRequire(import.meta.url)(addonPath()) as NativeAddon;
+  addon ??= createRequire(import.meta.url)(join(buildDir(), 'ctnet_native.node')) as NativeAddon;
   return addon;
 }
