@@ -12,16 +12,15 @@ import { runIpam } from './ipam.js';
 import { hostVethName } from './names.js';
 
 export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> {
-  // Addresses first: they must be released even if nothing else can be cleaned.
-  if (conf.ipam) await runIpam('DEL', args, conf);
-  checkpoint('del-after-ipam');
-  // The rules (an iptables-restore child) and the veth (a netlink request the kernel takes a while
-  // over) are independent: both at once, each attempted whatever becomes of the other. The veth
-  // waits one turn of the event loop, so the child is started first and does its work while the
-  // kernel holds this thread in the veth's deletion.
-  const firewall = tearDownFirewall(args, conf).then(() => checkpoint('del-after-firewall'));
-  const veth = new Promise(setImmediate).then(() => deleteVeth(args));
-  await settleAll([firewall, veth]);
+  // Three independent clean-ups, all at once, each attempted whatever becomes of the others: the veth
+  // (the kernel takes ~20 ms over its deletion, on a pool thread), the addresses, which must be
+  // released even if nothing else can be cleaned, and the rules (an iptables-restore child). The
+  // rules wait one turn of the event loop: by then the veth's lookup is answered and its deletion
+  // under way, before starting the iptables child holds the main thread for a while.
+  const veth = deleteVeth(args);
+  const addresses = conf.ipam ? runIpam('DEL', args, conf).then(() => checkpoint('del-after-ipam')) : Promise.resolve();
+  const firewall = new Promise(setImmediate).then(() => tearDownFirewall(args, conf)).then(() => checkpoint('del-after-firewall'));
+  await settleAll([veth, addresses, firewall]);
 }
 
 async function deleteVeth(args: CmdArgs): Promise<void> {

@@ -255,6 +255,23 @@ test('deleting a veth end removes its peer in the container; deleting the bridge
   t.deepEqual((await listLinks(h.rtnl)).map((l) => l.name), ['lo']);
 });
 
+test('a link deletion leaves the main thread free: the event loop turns while the kernel works on it', async (t) => {
+  const h = await host(t);
+  await bridge(h);
+  const c = await attach(t, h, 1);
+  // The deletion is queued when its turn in the socket's chain comes (a microtask); every turn of the
+  // loop after that, until it is answered, is a turn a blocking sendmsg() would have taken away.
+  let turns = 0;
+  let done = false;
+  const tick = () => setImmediate(() => !done && (turns++, tick()));
+  const deletion = deleteLink(c.rtnl, 'eth0').finally(() => (done = true));
+  tick();
+  t.true(await deletion);
+  t.true(turns > 0, 'no turn of the event loop while the veth was deleted');
+  t.is(await getLink(h.rtnl, 'veth1'), null);
+  await t.throwsAsync(deleteLink(c.rtnl, 'eth0'), { instanceOf: NetlinkError, message: /^delete link eth0: ENODEV/ });
+});
+
 test('requests on one socket are serialized: parallel dumps all succeed', async (t) => {
   const h = await host(t);
   await bridge(h);

@@ -1,12 +1,19 @@
-// The only two system calls ctnet needs that Node does not expose: setns(2) to move the calling
-// (main) thread into a network namespace, and flock(2) for the IPAM store's lock file, which must
-// interoperate with the reference host-local plugin's flock. Everything else stays in TypeScript.
+// The system calls ctnet needs that Node does not expose: setns(2) to move the calling (main)
+// thread into a network namespace, flock(2) for the IPAM store's lock file, which must interoperate
+// with the reference host-local plugin's flock, and a netlink request sent from a libuv pool thread.
+// The kernel runs a netlink request inside the sender's sendmsg(2): deleting a veth waits there for
+// RCU grace periods (~20 ms), which would stall the main thread. Everything else stays in TypeScript.
 #include <napi.h>
 
 #include <cerrno>
 #include <cstring>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -52,9 +59,99 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return ThrowErrno(info.Env(), "flock", errno);
 }
 
+// netlinkOpen(protocol): a netlink socket bound by the kernel, in the calling thread's namespace (the
+// caller opens it inside a namespace window); requests on it act on that namespace from any thread.
+// Replies are bounded by a receive timeout, so a pool thread can never wait forever.
+Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "expected a protocol number").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, info[0].As<Napi::Number>().Int32Value());
+  if (fd < 0) return ThrowErrno(info.Env(), "socket", errno);
+  timeval timeout{10, 0};
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(info.Env(), "bind", err);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// Sends one request (a single nlmsghdr with NLM_F_ACK) and collects the replies up to its ACK,
+// error or NLMSG_DONE, all on a pool thread; resolves with the reply bytes for TypeScript to parse.
+class NetlinkTransaction : public Napi::AsyncWorker {
+ public:
+  NetlinkTransaction(Napi::Env env, int fd, const uint8_t* data, size_t size)
+      : Napi::AsyncWorker(env), fd_(fd), request_(data, data + size), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    uint32_t seq = reinterpret_cast<const nlmsghdr*>(request_.data())->nlmsg_seq;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(fd_, request_.data(), request_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Fail("sendto");
+    std::vector<uint8_t> buffer(65536);
+    for (;;) {
+      ssize_t got = recv(fd_, buffer.data(), buffer.size(), 0);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return Fail("recv");
+      reply_.insert(reply_.end(), buffer.begin(), buffer.begin() + got);
+      int left = static_cast<int>(got);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE)) return;
+      }
+    }
+  }
+
+  void OnOK() override { deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), reply_.data(), reply_.size())); }
+
+  void OnError(const Napi::Error&) override {
+    const char* name = strerrorname_np(errno_);
+    Napi::Error error = Napi::Error::New(Env(), std::string(syscall_) + ": " + std::strerror(errno_));
+    error.Set("code", Napi::String::New(Env(), name != nullptr ? name : "EUNKNOWN"));
+    error.Set("errno", Napi::Number::New(Env(), errno_));
+    error.Set("syscall", Napi::String::New(Env(), syscall_));
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  void Fail(const char* syscall) {
+    errno_ = errno == EAGAIN ? ETIMEDOUT : errno;
+    syscall_ = syscall;
+    SetError(syscall);
+  }
+
+  int fd_;
+  std::vector<uint8_t> request_;
+  std::vector<uint8_t> reply_;
+  Napi::Promise::Deferred deferred_;
+  int errno_ = 0;
+  const char* syscall_ = "";
+};
+
+// netlinkTransact(fd, request): Promise<Buffer>. The fd must stay open until the promise settles.
+Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsBuffer() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
+    Napi::TypeError::New(info.Env(), "expected a socket and a netlink message").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  auto request = info[1].As<Napi::Buffer<uint8_t>>();
+  auto* worker = new NetlinkTransaction(info.Env(), info[0].As<Napi::Number>().Int32Value(), request.Data(), request.Length());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setns", Napi::Function::New(env, SetNs));
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen));
+  exports.Set("netlinkTransact", Napi::Function::New(env, NetlinkTransact));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("CLONE_NEWNET", Napi::Number::New(env, CLONE_NEWNET));
   constants.Set("CLONE_NEWNS", Napi::Number::New(env, CLONE_NEWNS));

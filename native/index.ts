@@ -1,5 +1,6 @@
 // The native side, built in native/build from this file's location in the sources and in the
-// bundles under dist/ alike: the addon (setns, flock) and the monitor of detached containers.
+// bundles under dist/ alike: the addon (setns, flock, netlink requests off the main thread) and the
+// monitor of detached containers.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   flock(fd: number, op: number): boolean;
+  /** A netlink socket of `protocol` in the calling thread's namespace; close it with fs.closeSync. */
+  netlinkOpen(protocol: number): number;
+  /** Sends one request (NLM_F_ACK set) from a libuv pool thread; resolves with every reply byte up to its ACK, error or DONE. */
+  netlinkTransact(fd: number, request: Buffer): Promise<Buffer>;
   constants: {
     CLONE_NEWNET: number;
     CLONE_NEWNS: number;

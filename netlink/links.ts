@@ -233,7 +233,8 @@ export async function createVeth(rtnl: Rtnl, o: VethOptions): Promise<Link> {
 export async function deleteLink(rtnl: Rtnl, ref: LinkRef, opts: { ignoreMissing?: boolean } = {}): Promise<boolean> {
   const { header, attrs } = select(ref);
   try {
-    await rtnl.request(`delete link ${linkLabel(ref)}`, RTM.DELLINK, [header, encodeAttrs(attrs)]);
+    // Off the main thread: the kernel holds the sender for a few RCU grace periods.
+    await rtnl.requestOffThread(`delete link ${linkLabel(ref)}`, RTM.DELLINK, [header, encodeAttrs(attrs)]);
     return true;
   } catch (err) {
     if (opts.ignoreMissing && isNetlinkError(err, 'ENODEV')) return false;

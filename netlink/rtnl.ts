@@ -5,11 +5,18 @@
 // Requests go out one at a time: the kernel runs one dump per socket and npm netlink's reply matching
 // breaks when dumps overlap, so a promise chain serializes them. Only npm netlink's socket layer is
 // imported (~9 ms of require time, against ~25 ms for its rtnetlink codecs); wire.ts encodes messages.
+//
+// The kernel handles a request inside the sender's sendmsg(2), so a slow one (a veth's deletion
+// waits ~20 ms for RCU grace periods) stalls whichever thread sends it. Those go through
+// requestOffThread(): a second socket of the same namespace, driven from a libuv pool thread by the
+// native addon, while JavaScript (and the iptables child) get on with the rest of the command.
+import { closeSync } from 'node:fs';
 import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import type { NetlinkMessage } from 'netlink/dist/structs.js';
+import { native } from '../native/index.js';
 import { NetlinkError, toNetlinkError } from './errors.js';
 import { originalNetNs, type NetNs } from './netns.js';
-import { NLMSG_ERROR, NLM_F, readS32 } from './wire.js';
+import { ackErrno, NLMSG_ERROR, NLM_F, nlmsghdr, readS32 } from './wire.js';
 
 const NETLINK_ROUTE = 0;
 /** The kernel answers in microseconds; this only keeps a plugin from hanging forever on a lost reply. */
@@ -18,6 +25,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export class Rtnl {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The native socket of requestOffThread(), opened on first use. */
+  private offThreadFd: number | undefined;
+  private seq = 0;
 
   private constructor(
     /** The namespace every request on this socket acts on. */
@@ -27,9 +37,7 @@ export class Rtnl {
 
   /** Opens a socket acting on ns. Cheap (well under a millisecond): open one per namespace per invocation. */
   static open(ns: NetNs): Rtnl {
-    const create = () => createNetlink(NETLINK_ROUTE);
-    // No switch is needed for the namespace the main thread is already in.
-    return new Rtnl(ns, ns.isSame(originalNetNs()) ? create() : ns.run(create));
+    return new Rtnl(ns, inNamespace(ns, () => createNetlink(NETLINK_ROUTE)));
   }
 
   /**
@@ -39,6 +47,29 @@ export class Rtnl {
   request(op: string, type: number, payload: Buffer[], flags = 0): Promise<NetlinkMessage[]> {
     if (this.closed) return Promise.reject(NetlinkError.of('EBADF', op, `rtnetlink socket for ${this.ns.path} is closed`));
     const run = this.tail.then(() => this.send(op, type, payload, flags));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * A request the kernel takes long over, answered by a plain ACK: sent from a pool thread, in turn
+   * with this socket's other requests. Rejects with a NetlinkError naming op, as request() does.
+   */
+  requestOffThread(op: string, type: number, payload: Buffer[], flags = 0): Promise<void> {
+    if (this.closed) return Promise.reject(NetlinkError.of('EBADF', op, `rtnetlink socket for ${this.ns.path} is closed`));
+    const run = this.tail.then(async () => {
+      this.offThreadFd ??= inNamespace(this.ns, () => native().netlinkOpen(NETLINK_ROUTE));
+      const seq = ++this.seq;
+      let reply: Buffer;
+      try {
+        reply = await native().netlinkTransact(this.offThreadFd, Buffer.concat([nlmsghdr(type, flags, seq, payload), ...payload]));
+      } catch (err) {
+        throw toNetlinkError(err, op);
+      }
+      const errno = ackErrno(reply, seq);
+      if (errno === undefined) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
+      if (errno !== 0) throw NetlinkError.fromErrno(errno, op);
+    });
     this.tail = run.catch(() => {});
     return run;
   }
@@ -71,8 +102,16 @@ export class Rtnl {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.tail = this.tail.then(() => this.socket.close());
+    this.tail = this.tail.then(() => {
+      this.socket.close();
+      if (this.offThreadFd !== undefined) closeSync(this.offThreadFd);
+    });
   }
+}
+
+/** Runs create in ns's window; no switch for the namespace the main thread is already in. */
+function inNamespace<T>(ns: NetNs, create: () => T): T {
+  return ns.isSame(originalNetNs()) ? create() : ns.run(create);
 }
 
 /** Opens an Rtnl in ns, runs fn with it and closes it, whatever fn does. */

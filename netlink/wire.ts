@@ -23,6 +23,9 @@ export const RTM = {
 // nlmsghdr flags (linux/netlink.h); REQUEST and ACK are added by npm netlink's request().
 export const NLM_F = { DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
 export const NLMSG_ERROR = 2;
+const NLM_F_REQUEST = 1;
+const NLM_F_ACK = 4;
+const NLMSG_HDRLEN = 16;
 const NLA_F_NESTED = 0x8000;
 const NLA_TYPE_MASK = 0x3fff;
 
@@ -30,6 +33,35 @@ export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_BRIDGE = 7;
 export const AF_INET6 = 10;
+
+/** The nlmsghdr of a request asking for an ACK, for a payload sent right after it (npm netlink's request() adds its own). */
+export function nlmsghdr(type: number, flags: number, seq: number, payload: readonly Buffer[]): Buffer {
+  const h = Buffer.alloc(NLMSG_HDRLEN);
+  const len = NLMSG_HDRLEN + payload.reduce((n, b) => n + b.length, 0);
+  if (LE) {
+    h.writeUInt32LE(len, 0);
+    h.writeUInt16LE(type, 4);
+    h.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
+    h.writeUInt32LE(seq, 8);
+  } else {
+    h.writeUInt32BE(len, 0);
+    h.writeUInt16BE(type, 4);
+    h.writeUInt16BE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
+    h.writeUInt32BE(seq, 8);
+  }
+  return h;
+}
+
+/** In raw reply bytes, the errno of request seq's NLMSG_ERROR (0 for an ACK); undefined when it is not there. */
+export function ackErrno(reply: Buffer, seq: number): number | undefined {
+  for (let off = 0; off + NLMSG_HDRLEN <= reply.length; ) {
+    const len = readU32(reply, off);
+    if (len < NLMSG_HDRLEN || off + len > reply.length) return undefined;
+    if (readU16(reply, off + 4) === NLMSG_ERROR && readU32(reply, off + 8) === seq) return Math.abs(readS32(reply, off + NLMSG_HDRLEN));
+    off += (len + 3) & ~3;
+  }
+  return undefined;
+}
 
 export function u8(v: number): Buffer {
   return Buffer.from([v]);
