@@ -5,8 +5,10 @@
 //   chains and appends the owned rules. No iptables-save: the cost does not grow with the rules
 //   installed. If a shared item is missing (first use, or someone flushed a built-in chain), the
 //   committed part is undone, the shared items are repaired under a lock, and the batch runs again.
-// - DEL: one batch of exact deletes from the recorded rule set. If anything in it is already gone,
-//   the fallback reads iptables-save and deletes what still carries the attachment's tag.
+// - DEL: where iptables keeps its rules in nf_tables, the attachment's tagged rules and its chains
+//   are deleted there in one transaction, with no iptables process (nft-remove.ts). Otherwise one
+//   batch of exact deletes from the recorded rule set; if anything in it is already gone, the
+//   fallback reads iptables-save and deletes what still carries the attachment's tag.
 // - Each table's COMMIT is a transaction of its own, so a batch failing in its second table has
 //   committed the first: that part is removed again before the error is reported.
 import { checkpoint } from '../cni/checkpoint.js';
@@ -115,12 +117,14 @@ export class RuleEngine {
   }
 
   /**
-   * Removes recorded rule sets. The fast path deletes exactly what they list; if any of it is gone,
-   * the rest is found by the sets' tags and owned chain names in iptables-save.
+   * Removes recorded rule sets: through nf_tables by their tags where it can, else with a batch
+   * deleting exactly what they list; if any of that is gone, the rest is found by the sets' tags
+   * and owned chain names in iptables-save.
    */
   async remove(family: Family, sets: readonly RuleSet[]): Promise<void> {
     const batch = removeBatch(sets);
     if (!batch.text) return;
+    if (await this.ipt.removeTagged?.(family, sets, keysOf(sets))) return;
     try {
       await this.ipt.restore(family, batch.text);
     } catch (err) {

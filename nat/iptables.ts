@@ -2,7 +2,8 @@
 // the xtables lock.
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { runProgram, type Ran } from './exec.js';
-import type { Rule } from './rule.js';
+import { removeThroughNftables } from './nft-remove.js';
+import type { Rule, RuleSet } from './rule.js';
 import type { Family } from './types.js';
 
 /** A restore that failed; `line` is the input line iptables named, when it named one. */
@@ -24,6 +25,12 @@ export interface Iptables {
   save(family: Family): Promise<string>;
   /** Does the rule exist? (false also when its chain does not.) */
   check(family: Family, rule: Rule): Promise<boolean>;
+  /**
+   * Removes the sets' owned chains and the rules tagged with one of `keys` in the chains the sets'
+   * rules live in, with no iptables process, where iptables keeps its rules in nf_tables. false:
+   * nothing was changed (nothing found, legacy iptables, or refused), and restore() should do it.
+   */
+  removeTagged?(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean>;
 }
 
 const bin = (family: Family, tool: '' | '-restore' | '-save') => `${family === 6 ? 'ip6tables' : 'iptables'}${tool}`;
@@ -60,4 +67,6 @@ export const systemIptables: Iptables = {
     if (r.exitCode === 1 || (r.exitCode === 2 && /does not exist/.test(r.stderr))) return false;
     throw failed(file, r);
   },
+
+  removeTagged: removeThroughNftables,
 };

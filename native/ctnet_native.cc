@@ -80,18 +80,19 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-// Sends one request (a single nlmsghdr with NLM_F_ACK) and collects the replies up to its ACK,
-// error or NLMSG_DONE, all on a pool thread; resolves with the reply bytes for TypeScript to parse.
+// Sends a request (one message, or an nfnetlink batch of several in one datagram) and collects the
+// replies up to the ACK, error or NLMSG_DONE of message `until` (an error for the first message,
+// e.g. a refused batch begin, ends it too), all on a pool thread; resolves with the reply bytes.
 class NetlinkTransaction : public Napi::AsyncWorker {
  public:
-  NetlinkTransaction(Napi::Env env, int fd, const uint8_t* data, size_t size)
-      : Napi::AsyncWorker(env), fd_(fd), request_(data, data + size), deferred_(Napi::Promise::Deferred::New(env)) {}
+  NetlinkTransaction(Napi::Env env, int fd, const uint8_t* data, size_t size, uint32_t until)
+      : Napi::AsyncWorker(env), fd_(fd), request_(data, data + size), until_(until), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
-    uint32_t seq = reinterpret_cast<const nlmsghdr*>(request_.data())->nlmsg_seq;
+    uint32_t first = reinterpret_cast<const nlmsghdr*>(request_.data())->nlmsg_seq;
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     if (sendto(fd_, request_.data(), request_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Fail("sendto");
@@ -103,7 +104,9 @@ class NetlinkTransaction : public Napi::AsyncWorker {
       reply_.insert(reply_.end(), buffer.begin(), buffer.begin() + got);
       int left = static_cast<int>(got);
       for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-        if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE)) return;
+        bool last = h->nlmsg_seq == until_ && (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE);
+        bool refused = h->nlmsg_seq == first && h->nlmsg_type == NLMSG_ERROR && static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error != 0;
+        if (last || refused) return;
       }
     }
   }
@@ -129,19 +132,20 @@ class NetlinkTransaction : public Napi::AsyncWorker {
   int fd_;
   std::vector<uint8_t> request_;
   std::vector<uint8_t> reply_;
+  uint32_t until_;
   Napi::Promise::Deferred deferred_;
   int errno_ = 0;
   const char* syscall_ = "";
 };
 
-// netlinkTransact(fd, request): Promise<Buffer>. The fd must stay open until the promise settles.
+// netlinkTransact(fd, request, until): Promise<Buffer>. The fd must stay open until it settles.
 Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
-  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsBuffer() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
-    Napi::TypeError::New(info.Env(), "expected a socket and a netlink message").ThrowAsJavaScriptException();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
+    Napi::TypeError::New(info.Env(), "expected a socket, netlink messages and the sequence number of the last").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   auto request = info[1].As<Napi::Buffer<uint8_t>>();
-  auto* worker = new NetlinkTransaction(info.Env(), info[0].As<Napi::Number>().Int32Value(), request.Data(), request.Length());
+  auto* worker = new NetlinkTransaction(info.Env(), info[0].As<Napi::Number>().Int32Value(), request.Data(), request.Length(), info[2].As<Napi::Number>().Uint32Value());
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

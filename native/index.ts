@@ -11,8 +11,11 @@ export interface NativeAddon {
   flock(fd: number, op: number): boolean;
   /** A netlink socket of `protocol` in the calling thread's namespace; close it with fs.closeSync. */
   netlinkOpen(protocol: number): number;
-  /** Sends one request (NLM_F_ACK set) from a libuv pool thread; resolves with every reply byte up to its ACK, error or DONE. */
-  netlinkTransact(fd: number, request: Buffer): Promise<Buffer>;
+  /**
+   * Sends a request (one message, or an nfnetlink batch) from a libuv pool thread; resolves with
+   * every reply byte up to the ACK, error or DONE of the message numbered `until` (or an error for the first).
+   */
+  netlinkTransact(fd: number, request: Buffer, until: number): Promise<Buffer>;
   constants: {
     CLONE_NEWNET: number;
     CLONE_NEWNS: number;

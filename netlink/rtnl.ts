@@ -6,17 +6,15 @@
 // breaks when dumps overlap, so a promise chain serializes them. Only npm netlink's socket layer is
 // imported (~9 ms of require time, against ~25 ms for its rtnetlink codecs); wire.ts encodes messages.
 //
-// The kernel handles a request inside the sender's sendmsg(2), so a slow one (a veth's deletion
-// waits ~20 ms for RCU grace periods) stalls whichever thread sends it. Those go through
-// requestOffThread(): a second socket of the same namespace, driven from a libuv pool thread by the
-// native addon, while JavaScript (and the iptables child) get on with the rest of the command.
-import { closeSync } from 'node:fs';
+// A slow request (a veth's deletion waits ~20 ms for RCU grace periods) goes through
+// requestOffThread(): a second socket of the same namespace, on a libuv pool thread, while
+// JavaScript (and the iptables child) get on with the rest of the command.
 import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
 import type { NetlinkMessage } from 'netlink/dist/structs.js';
-import { native } from '../native/index.js';
 import { NetlinkError, toNetlinkError } from './errors.js';
 import { originalNetNs, type NetNs } from './netns.js';
-import { ackErrno, NLMSG_ERROR, NLM_F, nlmsghdr, readS32 } from './wire.js';
+import { errnoOf, OffThreadSocket } from './off-thread-socket.js';
+import { NLMSG_ERROR, NLM_F, readS32 } from './wire.js';
 
 const NETLINK_ROUTE = 0;
 /** The kernel answers in microseconds; this only keeps a plugin from hanging forever on a lost reply. */
@@ -25,15 +23,16 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export class Rtnl {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** The native socket of requestOffThread(), opened on first use. */
-  private offThreadFd: number | undefined;
-  private seq = 0;
+  /** The socket of requestOffThread(), opened on first use. */
+  private readonly offThread: OffThreadSocket;
 
   private constructor(
     /** The namespace every request on this socket acts on. */
     readonly ns: NetNs,
     private readonly socket: NetlinkSocket,
-  ) {}
+  ) {
+    this.offThread = new OffThreadSocket(ns, NETLINK_ROUTE);
+  }
 
   /** Opens a socket acting on ns. Cheap (well under a millisecond): open one per namespace per invocation. */
   static open(ns: NetNs): Rtnl {
@@ -58,15 +57,7 @@ export class Rtnl {
   requestOffThread(op: string, type: number, payload: Buffer[], flags = 0): Promise<void> {
     if (this.closed) return Promise.reject(NetlinkError.of('EBADF', op, `rtnetlink socket for ${this.ns.path} is closed`));
     const run = this.tail.then(async () => {
-      this.offThreadFd ??= inNamespace(this.ns, () => native().netlinkOpen(NETLINK_ROUTE));
-      const seq = ++this.seq;
-      let reply: Buffer;
-      try {
-        reply = await native().netlinkTransact(this.offThreadFd, Buffer.concat([nlmsghdr(type, flags, seq, payload), ...payload]));
-      } catch (err) {
-        throw toNetlinkError(err, op);
-      }
-      const errno = ackErrno(reply, seq);
+      const errno = errnoOf(await this.offThread.transact(op, [{ type, flags: flags | NLM_F.ACK, payload }]), 0);
       if (errno === undefined) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
       if (errno !== 0) throw NetlinkError.fromErrno(errno, op);
     });
@@ -104,7 +95,7 @@ export class Rtnl {
     this.closed = true;
     this.tail = this.tail.then(() => {
       this.socket.close();
-      if (this.offThreadFd !== undefined) closeSync(this.offThreadFd);
+      return this.offThread.close();
     });
   }
 }

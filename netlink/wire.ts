@@ -20,11 +20,10 @@ export const RTM = {
   GETROUTE: 26,
 } as const;
 
-// nlmsghdr flags (linux/netlink.h); REQUEST and ACK are added by npm netlink's request().
-export const NLM_F = { DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
+// nlmsghdr flags (linux/netlink.h); npm netlink's request() adds REQUEST and ACK itself.
+export const NLM_F = { ACK: 4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
 export const NLMSG_ERROR = 2;
 const NLM_F_REQUEST = 1;
-const NLM_F_ACK = 4;
 const NLMSG_HDRLEN = 16;
 const NLA_F_NESTED = 0x8000;
 const NLA_TYPE_MASK = 0x3fff;
@@ -34,33 +33,35 @@ export const AF_INET = 2;
 export const AF_BRIDGE = 7;
 export const AF_INET6 = 10;
 
-/** The nlmsghdr of a request asking for an ACK, for a payload sent right after it (npm netlink's request() adds its own). */
+/** The nlmsghdr of a request (NLM_F_REQUEST plus `flags`) whose payload is sent right after it. */
 export function nlmsghdr(type: number, flags: number, seq: number, payload: readonly Buffer[]): Buffer {
   const h = Buffer.alloc(NLMSG_HDRLEN);
   const len = NLMSG_HDRLEN + payload.reduce((n, b) => n + b.length, 0);
-  if (LE) {
-    h.writeUInt32LE(len, 0);
-    h.writeUInt16LE(type, 4);
-    h.writeUInt16LE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
-    h.writeUInt32LE(seq, 8);
-  } else {
-    h.writeUInt32BE(len, 0);
-    h.writeUInt16BE(type, 4);
-    h.writeUInt16BE(flags | NLM_F_REQUEST | NLM_F_ACK, 6);
-    h.writeUInt32BE(seq, 8);
-  }
+  h.set(u32(len), 0);
+  writeU16(h, type, 4);
+  writeU16(h, flags | NLM_F_REQUEST, 6);
+  h.set(u32(seq), 8);
   return h;
 }
 
-/** In raw reply bytes, the errno of request seq's NLMSG_ERROR (0 for an ACK); undefined when it is not there. */
-export function ackErrno(reply: Buffer, seq: number): number | undefined {
-  for (let off = 0; off + NLMSG_HDRLEN <= reply.length; ) {
-    const len = readU32(reply, off);
-    if (len < NLMSG_HDRLEN || off + len > reply.length) return undefined;
-    if (readU16(reply, off + 4) === NLMSG_ERROR && readU32(reply, off + 8) === seq) return Math.abs(readS32(reply, off + NLMSG_HDRLEN));
+/** One message of raw netlink bytes; data is what follows its header. */
+export interface WireMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  data: Buffer;
+}
+
+/** Splits raw reply bytes into messages, stopping at a truncated one. */
+export function parseMessages(bytes: Buffer): WireMessage[] {
+  const out: WireMessage[] = [];
+  for (let off = 0; off + NLMSG_HDRLEN <= bytes.length; ) {
+    const len = readU32(bytes, off);
+    if (len < NLMSG_HDRLEN || off + len > bytes.length) break;
+    out.push({ type: readU16(bytes, off + 4), flags: readU16(bytes, off + 6), seq: readU32(bytes, off + 8), data: bytes.subarray(off + NLMSG_HDRLEN, off + len) });
     off += (len + 3) & ~3;
   }
-  return undefined;
+  return out;
 }
 
 export function u8(v: number): Buffer {
@@ -121,17 +122,21 @@ export function encodeAttrs(attrs: AttrList): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Attributes by type (flags masked off); a repeated type keeps its last value. */
-export function decodeAttrs(b: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
-  let off = 0;
-  while (off + 4 <= b.length) {
+/** Every attribute in order, repeats included (e.g. the elements of a nested list). */
+export function eachAttr(b: Buffer): Array<[type: number, value: Buffer]> {
+  const out: Array<[number, Buffer]> = [];
+  for (let off = 0; off + 4 <= b.length; ) {
     const len = readU16(b, off);
     if (len < 4 || off + len > b.length) break;
-    out.set(readU16(b, off + 2) & NLA_TYPE_MASK, b.subarray(off + 4, off + len));
+    out.push([readU16(b, off + 2) & NLA_TYPE_MASK, b.subarray(off + 4, off + len)]);
     off += (len + 3) & ~3;
   }
   return out;
+}
+
+/** Attributes by type (flags masked off); a repeated type keeps its last value. */
+export function decodeAttrs(b: Buffer): Map<number, Buffer> {
+  return new Map(eachAttr(b));
 }
 
 /** A u32 attribute's value, or undefined when absent. */

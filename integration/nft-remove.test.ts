@@ -1,0 +1,90 @@
+// DEL through nf_tables (nat/nft-remove.ts): with iptables-nft, an attachment's rules and chains go
+// in one nf_tables transaction and no iptables program runs; with legacy iptables (rules in
+// x_tables, nothing in nf_tables) the same DEL takes the iptables-restore path. Programs are seen
+// through a PATH of logging wrappers in front of the real ones.
+import test from 'ava';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attachmentKey } from '../nat/names.js';
+import { addContainer, HOST4, portmapConfig, probe, reach, runPlugin, serve, topology, type Ctr, type Topology } from '../nat/testing.js';
+
+const TOOLS = ['iptables', 'iptables-restore', 'iptables-save', 'ip6tables', 'ip6tables-restore', 'ip6tables-save'];
+
+/** A directory of wrappers logging each iptables run before running `variant` (nft or legacy) of it. */
+function wrappers(t: { teardown(fn: () => void): void }, variant: 'nft' | 'legacy') {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-ipt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'log');
+  writeFileSync(log, '');
+  for (const tool of TOOLS) {
+    const real = tool.replace(/^(ip6?tables)/, `$1-${variant}`);
+    writeFileSync(join(dir, tool), `#!/bin/sh\necho "${tool}" >> "${log}"\nexec /usr/sbin/${real} "$@"\n`);
+    chmodSync(join(dir, tool), 0o755);
+  }
+  return {
+    env: { PATH: `${dir}:${process.env.PATH ?? '/usr/sbin:/usr/bin'}` },
+    /** The programs run since the last call. */
+    take(): string[] {
+      const ran = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      writeFileSync(log, '');
+      return ran;
+    },
+  };
+}
+
+async function saved(topo: Topology, variant: 'nft' | 'legacy'): Promise<string[]> {
+  const r = await topo.sb.exec(`iptables-${variant}-save`, []);
+  return r.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
+}
+
+const keyOf = (c: Ctr) => attachmentKey({ owner: 'portmap', network: 'n1', containerId: c.id, ifname: 'eth0' });
+
+for (const variant of ['nft', 'legacy'] as const) {
+  test(`portmap DEL with iptables-${variant}: ${variant === 'nft' ? 'no iptables program runs' : 'through iptables-restore'}, the other attachment's rules stay in order and keep working`, async (t) => {
+    const topo = await topology(t);
+    const ipt = wrappers(t, variant);
+    const [c1, c2] = [await addContainer(topo, 1), await addContainer(topo, 2)];
+    await serve(topo, c1.ns.path, 80, 'one');
+    await serve(topo, c2.ns.path, 80, 'two');
+    for (const [c, port] of [[c1, 8080], [c2, 8081]] as const) {
+      const add = await runPlugin(topo, 'portmap', { command: 'ADD', config: portmapConfig(c, [{ hostPort: port, containerPort: 80 }]), containerId: c.id, netns: c.ns.path, env: ipt.env });
+      t.is(add.exitCode, 0, add.stdout);
+    }
+    t.true(ipt.take().includes('iptables-restore'), 'ADD ran iptables-restore through the wrappers');
+    t.is(await reach(topo, topo.client.path, HOST4, 8080), 'one');
+    const before = await saved(topo, variant);
+    t.true(before.some((l) => l.includes(keyOf(c1))) && before.some((l) => l.includes(keyOf(c2))), before.join('\n'));
+
+    const del = await runPlugin(topo, 'portmap', { command: 'DEL', config: { cniVersion: '1.0.0', name: 'n1', type: 'portmap' }, containerId: c1.id, netns: '', env: ipt.env });
+    t.is(del.exitCode, 0, del.stdout);
+    const ran = ipt.take();
+    if (variant === 'nft') t.deepEqual(ran, []);
+    else t.true(ran.includes('iptables-restore'), ran.join(', '));
+
+    // Exactly c1's lines are gone (its rules carry its key in their tag, its chains in their name).
+    t.deepEqual(await saved(topo, variant), before.filter((l) => !l.includes(keyOf(c1))));
+    t.deepEqual(await saved(topo, variant === 'nft' ? 'legacy' : 'nft').then((ls) => ls.filter((l) => l.includes('ctnet'))), [], 'nothing in the other variant');
+    t.is(await probe(topo, topo.client.path, HOST4, 8080), undefined);
+    t.is(await reach(topo, topo.client.path, HOST4, 8081), 'two');
+  });
+}
+
+test('portmap DEL through nf_tables when a rule of the attachment is gone already: the rest still goes, in one run', async (t) => {
+  const topo = await topology(t);
+  const ipt = wrappers(t, 'nft');
+  const c1 = await addContainer(topo, 1);
+  const add = await runPlugin(topo, 'portmap', { command: 'ADD', config: portmapConfig(c1, [{ hostPort: 8080, containerPort: 80 }]), containerId: c1.id, netns: c1.ns.path, env: ipt.env });
+  t.is(add.exitCode, 0, add.stdout);
+  const before = await saved(topo, 'nft');
+  // Someone deleted the jump into c1's DNAT chain by hand.
+  const jump = before.find((l) => l.startsWith('-A CTNET-DNAT') && l.includes(keyOf(c1)));
+  t.truthy(jump, before.join('\n'));
+  await topo.sb.exec('iptables-nft-restore', ['--noflush'], topo.sb.hostPath, { input: `*nat\n-D${jump!.slice(2)}\nCOMMIT\n` });
+  ipt.take();
+
+  const del = await runPlugin(topo, 'portmap', { command: 'DEL', config: { cniVersion: '1.0.0', name: 'n1', type: 'portmap' }, containerId: c1.id, netns: '', env: ipt.env });
+  t.is(del.exitCode, 0, del.stdout);
+  t.deepEqual(ipt.take(), []);
+  t.deepEqual((await saved(topo, 'nft')).filter((l) => l.includes(keyOf(c1))), []);
+});

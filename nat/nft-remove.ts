@@ -1,0 +1,41 @@
+// Removing recorded rules with no iptables process. iptables-nft keeps iptables rules in nf_tables,
+// so an attachment's rules are found there by the tag each carries and deleted by handle, with its
+// chains, in one transaction: DEL no longer pays for starting execa and iptables-restore (~20-30 ms
+// of a plugin's main thread), nor for the rule-by-rule comparison `iptables -D` makes along long
+// shared chains. When nothing of the attachment is there (legacy iptables keeps its rules in
+// x_tables; or they are gone already) or nf_tables refuses, it answers false having changed
+// nothing, and the caller takes the iptables path, which copes with both.
+import { NfTables, type NftDeletion } from '../netlink/nftables.js';
+import { parseTag } from './names.js';
+import type { RuleSet } from './rule.js';
+import type { Family } from './types.js';
+
+/** Deletes the sets' chains and every rule tagged with one of `keys` in the chains the sets name. */
+export async function removeThroughNftables(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean> {
+  const fam = family === 6 ? 'ip6' : 'ip';
+  const id = (c: { table: string; chain: string }) => `${c.table} ${c.chain}`;
+  const owned = new Map(sets.flatMap((s) => s.chains).map((c) => [id(c), c]));
+  const ruleChains = new Map(sets.flatMap((s) => s.rules).filter((r) => !owned.has(id(r))).map((r) => [id(r), { table: r.table, chain: r.chain }]));
+  const nft = NfTables.open();
+  try {
+    // A tag starts with its key: the cheap pre-filter that spares decoding other attachments' rules.
+    const containing = Buffer.from(keys.size === 1 ? `ctnet:${[...keys][0]!}` : 'ctnet:');
+    const rules: NftDeletion[] = [];
+    for (const { table, chain } of ruleChains.values()) {
+      for (const r of (await nft.rules(fam, table, chain, containing)) ?? []) {
+        const tag = r.comment !== undefined ? parseTag(r.comment) : undefined;
+        if (tag && keys.has(tag.key)) rules.push({ kind: 'rule', table, chain, handle: r.handle });
+      }
+    }
+    const chains: NftDeletion[] = [];
+    for (const { table, chain } of owned.values()) if (await nft.hasChain(fam, table, chain)) chains.push({ kind: 'chain', table, chain });
+    if (rules.length === 0 && chains.length === 0) return false;
+    // The jumps go first, then every owned chain is emptied before any is deleted (one may jump to another).
+    await nft.commit(fam, [...rules, ...chains.map((c): NftDeletion => ({ ...c, kind: 'flush' })), ...chains]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await nft.close();
+  }
+}

@@ -1,0 +1,172 @@
+// nf_tables over nfnetlink, just enough to find rules by their comment and to delete rules and
+// chains in one transaction. iptables-nft keeps iptables rules as nf_tables rules (its matches and
+// targets as xt "compat" expressions), so the comment of a rule iptables-restore added is readable
+// here and the rule can be deleted by its handle, with no iptables process: what `iptables -D` does
+// underneath, minus the process start and the rule-by-rule comparison. Creating rules stays
+// iptables' job. Nothing here knows what the comments mean.
+import { NetlinkError } from './errors.js';
+import { originalNetNs } from './netns.js';
+import { errnoOf, OffThreadSocket, type OutgoingMessage } from './off-thread-socket.js';
+import { decodeAttrs, eachAttr, encodeAttrs, NLM_F, readStr, str, type AttrList, type WireMessage } from './wire.js';
+
+const NETLINK_NETFILTER = 12;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+const NFT_MSG = { GETCHAIN: 4, DELCHAIN: 5, NEWRULE: 6, GETRULE: 7, DELRULE: 8 } as const;
+const NFTA_CHAIN_TABLE = 1;
+const NFTA_CHAIN_NAME = 3;
+const NFTA_RULE = { TABLE: 1, CHAIN: 2, HANDLE: 3, EXPRESSIONS: 4, USERDATA: 7 } as const;
+const NFTA_LIST_ELEM = 1;
+const NFTA_EXPR_NAME = 1;
+const NFTA_EXPR_DATA = 2;
+const NFTA_MATCH_NAME = 1;
+const NFTA_MATCH_INFO = 3;
+/** libnftnl's userdata TLV (type u8, length u8) that nft and newer iptables keep a comment in. */
+const NFTNL_UDATA_RULE_COMMENT = 0;
+
+/** The address families of iptables' (ip) and ip6tables' (ip6) tables. */
+export type NftFamily = 'ip' | 'ip6';
+const NFPROTO: Record<NftFamily, number> = { ip: 2, ip6: 10 };
+
+export interface NftRule {
+  chain: string;
+  /** Unique in its table, stable for the rule's life. */
+  handle: bigint;
+  comment: string | undefined;
+}
+
+/** What one transaction deletes: a rule by handle, every rule of a chain, or an (empty, unreferenced) chain. */
+export type NftDeletion =
+  | { kind: 'rule'; table: string; chain: string; handle: bigint }
+  | { kind: 'flush'; table: string; chain: string }
+  | { kind: 'chain'; table: string; chain: string };
+
+/** struct nfgenmsg: family, version 0, resource id (big-endian). */
+function nfgenmsg(family: number, resId = 0): Buffer {
+  const b = Buffer.alloc(4);
+  b[0] = family;
+  b.writeUInt16BE(resId, 2);
+  return b;
+}
+
+const nftType = (msg: number) => (NFNL_SUBSYS_NFTABLES << 8) | msg;
+const NFGENMSG_LEN = 4;
+const ENOENT = 2;
+
+/**
+ * A rule's comment as iptables-nft writes it: an xt "comment" match (iptables 1.8.x: its info is
+ * xt_comment_info, the NUL-terminated text), else the userdata comment nft and later iptables use.
+ */
+export function ruleComment(attrs: Map<number, Buffer>): string | undefined {
+  for (const [type, elem] of eachAttr(attrs.get(NFTA_RULE.EXPRESSIONS) ?? Buffer.alloc(0))) {
+    if (type !== NFTA_LIST_ELEM) continue;
+    const expr = decodeAttrs(elem);
+    if (readStr(expr.get(NFTA_EXPR_NAME) ?? Buffer.alloc(0)) !== 'match') continue;
+    const match = decodeAttrs(expr.get(NFTA_EXPR_DATA) ?? Buffer.alloc(0));
+    if (readStr(match.get(NFTA_MATCH_NAME) ?? Buffer.alloc(0)) === 'comment') return readStr(match.get(NFTA_MATCH_INFO) ?? Buffer.alloc(0));
+  }
+  const udata = attrs.get(NFTA_RULE.USERDATA);
+  for (let off = 0; udata && off + 2 <= udata.length; off += 2 + udata[off + 1]!) {
+    const end = off + 2 + udata[off + 1]!;
+    if (end > udata.length) break;
+    if (udata[off] === NFTNL_UDATA_RULE_COMMENT) return readStr(udata.subarray(off + 2, end));
+  }
+  return undefined;
+}
+
+/**
+ * One socket's worth of nf_tables requests, each sent from a pool thread (a commit waits for the
+ * kernel's synchronize_rcu; the rest is cheap, but they share the socket), one at a time.
+ */
+export class NfTables {
+  private constructor(private readonly socket: OffThreadSocket) {}
+
+  /** A socket acting on the namespace this process runs in (a plugin's host). */
+  static open(): NfTables {
+    return new NfTables(new OffThreadSocket(originalNetNs(), NETLINK_NETFILTER));
+  }
+
+  /**
+   * The rules of one chain, in order; undefined when the table or the chain does not exist. With
+   * `containing`, only rules whose netlink message holds those bytes are decoded (a cheap scan, so
+   * long shared chains cost little); the others are left out.
+   */
+  async rules(family: NftFamily, table: string, chain: string, containing?: Buffer): Promise<NftRule[] | undefined> {
+    const op = `list the nf_tables rules of ${family} ${table} ${chain}`;
+    const filter = encodeAttrs([
+      [NFTA_RULE.TABLE, str(table)],
+      [NFTA_RULE.CHAIN, str(chain)],
+    ]);
+    const replies = await this.request(op, { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.DUMP, payload: [nfgenmsg(NFPROTO[family]), filter] });
+    if (replies === undefined) return undefined;
+    const rules: NftRule[] = [];
+    for (const m of replies) {
+      if (m.type !== nftType(NFT_MSG.NEWRULE) || (containing && !m.data.includes(containing))) continue;
+      const attrs = decodeAttrs(m.data.subarray(NFGENMSG_LEN));
+      const handle = attrs.get(NFTA_RULE.HANDLE);
+      if (!handle || handle.length < 8) continue;
+      rules.push({ chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: handle.readBigUInt64BE(0), comment: ruleComment(attrs) });
+    }
+    return rules;
+  }
+
+  async hasChain(family: NftFamily, table: string, chain: string): Promise<boolean> {
+    const op = `find nf_tables chain ${family} ${table} ${chain}`;
+    const name = encodeAttrs([
+      [NFTA_CHAIN_TABLE, str(table)],
+      [NFTA_CHAIN_NAME, str(chain)],
+    ]);
+    return (await this.request(op, { type: nftType(NFT_MSG.GETCHAIN), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), name] })) !== undefined;
+  }
+
+  /**
+   * Deletes everything listed in one transaction (all of it, or nothing), in order: rules before the
+   * chains they jump to, a chain's flush before the chain. Rejects with a NetlinkError naming the
+   * first deletion the kernel refused.
+   */
+  async commit(family: NftFamily, deletions: readonly NftDeletion[]): Promise<void> {
+    if (deletions.length === 0) return;
+    const message = (d: NftDeletion): OutgoingMessage => {
+      const attrs: AttrList =
+        d.kind === 'chain'
+          ? [
+              [NFTA_CHAIN_TABLE, str(d.table)],
+              [NFTA_CHAIN_NAME, str(d.chain)],
+            ]
+          : [[NFTA_RULE.TABLE, str(d.table)], [NFTA_RULE.CHAIN, str(d.chain)], d.kind === 'rule' && [NFTA_RULE.HANDLE, u64be(d.handle)]];
+      return { type: nftType(d.kind === 'chain' ? NFT_MSG.DELCHAIN : NFT_MSG.DELRULE), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), encodeAttrs(attrs)] };
+    };
+    const batch = (type: number): OutgoingMessage => ({ type, flags: 0, payload: [nfgenmsg(0, NFNL_SUBSYS_NFTABLES)] });
+    const replies = await this.socket.transact(`delete nf_tables rules (${family})`, [batch(NFNL_MSG_BATCH_BEGIN), ...deletions.map(message), batch(NFNL_MSG_BATCH_END)]);
+    const begun = errnoOf(replies, 0);
+    if (begun) throw NetlinkError.fromErrno(begun, `begin an nf_tables transaction (${family})`);
+    deletions.forEach((d, i) => {
+      const errno = errnoOf(replies, i + 1);
+      if (errno === 0) return;
+      const what = d.kind === 'rule' ? `rule ${d.handle} of ${d.table} ${d.chain}` : d.kind === 'flush' ? `the rules of ${d.table} ${d.chain}` : `chain ${d.table} ${d.chain}`;
+      const op = `delete ${what} (${family})`;
+      throw errno === undefined ? NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, op);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.socket.close();
+  }
+
+  /** One request's replies; undefined when the kernel answers ENOENT (no such table, chain or rule). */
+  private async request(op: string, message: OutgoingMessage): Promise<WireMessage[] | undefined> {
+    const replies = await this.socket.transact(op, [message]);
+    const errno = errnoOf(replies, 0);
+    if (errno === ENOENT) return undefined;
+    if (errno) throw NetlinkError.fromErrno(errno, op);
+    return replies;
+  }
+}
+
+function u64be(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(v);
+  return b;
+}
+

@@ -1,0 +1,68 @@
+// A netlink socket driven from a libuv pool thread by the native addon. The kernel handles a
+// request inside the sender's sendmsg(2), so a slow one (a veth's deletion waits ~20 ms for RCU
+// grace periods, an nf_tables commit for its own) would stall whichever thread sends it; from a pool
+// thread it leaves JavaScript free. The socket acts on the namespace it was opened in, for its life.
+import { closeSync } from 'node:fs';
+import { native } from '../native/index.js';
+import { originalNetNs, type NetNs } from './netns.js';
+import { NetlinkError, toNetlinkError } from './errors.js';
+import { NLM_F, NLMSG_ERROR, nlmsghdr, parseMessages, readS32, type WireMessage } from './wire.js';
+
+export interface OutgoingMessage {
+  type: number;
+  /** nlmsghdr flags besides NLM_F_REQUEST (which is always set), e.g. NLM_F_ACK or a dump. */
+  flags: number;
+  payload: readonly Buffer[];
+}
+
+export class OffThreadSocket {
+  private fd: number | undefined;
+  private seq = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly ns: NetNs,
+    private readonly protocol: number,
+  ) {}
+
+  /**
+   * Sends the messages in one datagram (an nfnetlink batch is several) and resolves with every
+   * reply up to the ACK, error or DONE of the last message that asks for one (NLM_F_ACK or a dump),
+   * each reply's seq being the index of the message it answers. One transaction at a time: concurrent ones would read each other's replies.
+   * Rejects with a NetlinkError naming op when the socket itself fails.
+   */
+  transact(op: string, messages: readonly OutgoingMessage[]): Promise<WireMessage[]> {
+    const answered = messages.findLastIndex((m) => (m.flags & (NLM_F.ACK | NLM_F.DUMP)) !== 0);
+    if (answered < 0) return Promise.reject(NetlinkError.of('EINVAL', op, 'no message asks for a reply'));
+    const run = this.tail.then(async () => {
+      try {
+        this.fd ??= this.ns.isSame(originalNetNs()) ? native().netlinkOpen(this.protocol) : this.ns.run(() => native().netlinkOpen(this.protocol));
+        const base = this.seq + 1;
+        this.seq += messages.length;
+        const bytes = Buffer.concat(messages.flatMap((m, i) => [nlmsghdr(m.type, m.flags, base + i, m.payload), ...m.payload]));
+        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered));
+        return replies.map((r) => ({ ...r, seq: r.seq - base }));
+      } catch (err) {
+        throw toNetlinkError(err, op);
+      }
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Closes the socket once the transaction under way (if any) is over. */
+  close(): Promise<void> {
+    const closing = this.tail.then(() => {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+    });
+    this.tail = closing;
+    return closing;
+  }
+}
+
+/** The errno a reply list holds for message `index` (0 for an ACK), or undefined when it holds none. */
+export function errnoOf(replies: readonly WireMessage[], index: number): number | undefined {
+  const reply = replies.find((r) => r.seq === index && r.type === NLMSG_ERROR);
+  return reply && Math.abs(readS32(reply.data));
+}
