@@ -10,6 +10,7 @@
 // A rebuild never pulls files from under a running plugin: the bundles go to a fresh directory that
 // the `dist` symlink is then switched to in one rename, and each launcher is replaced by rename.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -81,6 +82,13 @@ if (existsSync(join(root, 'engine', 'index.ts'))) {
 }
 
 copyFileSync(join(root, 'scripts', 'start.cjs'), join(buildDir, 'start.cjs'));
+// Each plugin's VERSION answer, printed by the bundle itself, for start.cjs to serve without loading it.
+for (const p of plugins) {
+  const bundle = join(buildDir, 'plugins', `${p}.cjs`);
+  const answer = execFileSync(process.execPath, [bundle], { env: { ...process.env, CNI_COMMAND: 'VERSION' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (!Array.isArray(JSON.parse(answer.toString()).supportedVersions)) throw new Error(`${p}: VERSION printed ${answer}`);
+  writeFileSync(`${bundle}.version`, answer);
+}
 
 // Switch `dist` to the new build in one rename (an older checkout's dist may be a real directory).
 // The build it pointed to stays until the next one, for plugins that were starting from it.

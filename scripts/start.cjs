@@ -8,8 +8,12 @@
 // run that did real work (not a VERSION probe), so it holds the functions an ADD or DEL compiles.
 // The bundles of one build never change (a rebuild writes a new directory), so a cache cannot be
 // stale; where it cannot be read or written (a read-only install) the bundle simply runs without.
+//
+// VERSION, the probe a runtime may send before it uses a plugin, is answered from <bundle>.version:
+// the answer the bundle itself printed at build time (scripts/build.mjs), so the probe reads one
+// small file instead of loading the bundle (~15 ms sooner).
 'use strict';
-const { readFileSync, realpathSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname } = require('node:path');
 const { Script } = require('node:vm');
@@ -19,25 +23,50 @@ process.argv.splice(1, 1);
 // The build directory itself, not the `dist` symlink, which a rebuild may switch mid-run: a cache
 // must land beside the very bundle it was made from.
 const file = realpathSync(process.argv[1]);
-const cacheFile = `${file}.v8cache`;
-let cachedData;
-try {
-  cachedData = readFileSync(cacheFile);
-} catch {
-  cachedData = undefined;
+const answer = process.env.CNI_COMMAND === 'VERSION' && !process.argv.includes('--help') && !process.argv.includes('-h') ? recordedVersion() : undefined;
+if (answer) writeOut(answer);
+else runBundle();
+
+function recordedVersion() {
+  try {
+    return readFileSync(`${file}.version`);
+  } catch {
+    return undefined;
+  }
 }
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-if ((cachedData === undefined || script.cachedDataRejected) && process.env.CNI_COMMAND !== 'VERSION') {
-  process.once('exit', () => {
-    const tmp = `${cacheFile}.${process.pid}`;
+
+/** All of it, even to a non-blocking pipe (some runtimes hand one over). */
+function writeOut(buf) {
+  for (let off = 0; off < buf.length; ) {
     try {
-      writeFileSync(tmp, script.createCachedData());
-      renameSync(tmp, cacheFile);
-    } catch {
-      rmSync(tmp, { force: true });
+      off += writeSync(1, buf, off);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
     }
-  });
+  }
 }
-const main = new Module(file, null);
-main.filename = file;
-script.runInThisContext().call(main.exports, main.exports, Module.createRequire(file), main, file, dirname(file));
+
+function runBundle() {
+  const cacheFile = `${file}.v8cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  if ((cachedData === undefined || script.cachedDataRejected) && process.env.CNI_COMMAND !== 'VERSION') {
+    process.once('exit', () => {
+      const tmp = `${cacheFile}.${process.pid}`;
+      try {
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {
+        rmSync(tmp, { force: true });
+      }
+    });
+  }
+  const main = new Module(file, null);
+  main.filename = file;
+  script.runInThisContext().call(main.exports, main.exports, Module.createRequire(file), main, file, dirname(file));
+}

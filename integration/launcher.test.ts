@@ -1,0 +1,36 @@
+// The launchers and dist/start.cjs: a VERSION probe is answered from the answer each bundle printed
+// at build time, identical to what the bundle says itself; everything else runs the bundle.
+import test from 'ava';
+import { execa } from 'execa';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cniBin, repoRoot } from './sandbox.js';
+
+const start = join(repoRoot, 'dist', 'start.cjs');
+const env = { CNI_COMMAND: 'VERSION' };
+
+test('every plugin\'s VERSION through its launcher is what its bundle answers itself', async (t) => {
+  const plugins = readdirSync(cniBin);
+  t.true(plugins.length >= 9, plugins.join(' '));
+  for (const p of plugins) {
+    const launched = await execa(join(cniBin, p), [], { env, stdin: 'ignore' });
+    const direct = await execa(process.execPath, [join(repoRoot, 'dist', 'plugins', `${p}.cjs`)], { env, stdin: 'ignore' });
+    t.is(launched.stdout, direct.stdout, p);
+    t.deepEqual(JSON.parse(launched.stdout).supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+  }
+});
+
+test('start.cjs serves VERSION from <bundle>.version without loading the bundle, and runs the bundle otherwise', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-start-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bundle = join(dir, 'p.cjs');
+  writeFileSync(bundle, 'process.stdout.write(`ran ${process.env.CNI_COMMAND} ${process.argv.slice(2).join(" ")}`);');
+  const run = (e: Record<string, string>, args: string[] = []) => execa(process.execPath, [start, bundle, ...args], { env: e, stdin: 'ignore', reject: false });
+
+  t.is((await run(env)).stdout, 'ran VERSION ', 'no recorded answer: the bundle answers');
+  writeFileSync(`${bundle}.version`, '{"recorded":true}\n');
+  t.is((await run(env)).stdout, '{"recorded":true}');
+  t.is((await run(env, ['--help'])).stdout, 'ran VERSION --help', '--help is the bundle\'s');
+  t.is((await run({ CNI_COMMAND: 'ADD' })).stdout, 'ran ADD ');
+});
