@@ -1,8 +1,9 @@
 // The launchers and dist/start.cjs: a VERSION probe is answered from the answer each bundle printed
-// at build time, identical to what the bundle says itself; everything else runs the bundle.
+// at build time, identical to what the bundle says itself; everything else runs the bundle, and
+// execa lives in a bundle of its own that only the runs starting a program load.
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cniBin, repoRoot } from './sandbox.js';
@@ -33,4 +34,31 @@ test('start.cjs serves VERSION from <bundle>.version without loading the bundle,
   t.is((await run(env)).stdout, '{"recorded":true}');
   t.is((await run(env, ['--help'])).stdout, 'ran VERSION --help', '--help is the bundle\'s');
   t.is((await run({ CNI_COMMAND: 'ADD' })).stdout, 'ran ADD ');
+});
+
+test('a bundle\'s require of a bundle beside it goes through start.cjs: run once, and given a code cache', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-start-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'plugins'));
+  mkdirSync(join(dir, 'vendor'));
+  const bundle = join(dir, 'plugins', 'p.cjs');
+  const vendor = join(dir, 'vendor', 'v.cjs');
+  writeFileSync(vendor, 'globalThis.vendorRuns = (globalThis.vendorRuns ?? 0) + 1; exports.hello = () => "hello";');
+  // As esbuild writes the executables' import('execa'): a require of ../vendor/<name>.cjs.
+  writeFileSync(bundle, `if (process.env.CNI_COMMAND === 'ADD') { const a = require('../vendor/v.cjs'), b = require('../vendor/v.cjs'); process.stdout.write(\`\${a.hello()} \${a === b} \${globalThis.vendorRuns}\`); } else process.stdout.write('no program');`);
+  const run = (command: string) => execa(process.execPath, [start, bundle], { env: { CNI_COMMAND: command }, stdin: 'ignore' });
+
+  t.is((await run('DEL')).stdout, 'no program');
+  t.false(existsSync(`${vendor}.v8cache`), 'a run that does not require it leaves it alone');
+  t.is((await run('ADD')).stdout, 'hello true 1');
+  t.true(existsSync(`${vendor}.v8cache`), 'its code cache is written');
+  t.is((await run('ADD')).stdout, 'hello true 1', 'and accepted');
+});
+
+test('the executables\' bundles leave execa to dist/vendor/execa.cjs (the library keeps its own)', (t) => {
+  const marker = 'createExeca';
+  for (const p of readdirSync(cniBin)) t.false(readFileSync(join(repoRoot, 'dist', 'plugins', `${p}.cjs`), 'utf8').includes(marker), p);
+  t.false(readFileSync(join(repoRoot, 'dist', 'cli.cjs'), 'utf8').includes(marker), 'cli');
+  t.true(readFileSync(join(repoRoot, 'dist', 'vendor', 'execa.cjs'), 'utf8').includes(marker));
+  t.true(readFileSync(join(repoRoot, 'dist', 'lib', 'index.js'), 'utf8').includes(marker), 'the library keeps execa inside');
 });

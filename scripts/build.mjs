@@ -46,13 +46,22 @@ const netlinkBindingPlugin = {
   },
 };
 
+// execa is bundled (loaded from node_modules as ESM, through Node 20's loader, ~30 files, it cost
+// ~100 ms of CPU per run that starts a program), but on its own, as dist/vendor/execa.cjs: the
+// executables' `await import('execa')` (nat/, cni/, engine/) becomes a require of that file, so the
+// runs that start no program (every DEL: nf_tables) neither read nor compile its ~200 KB
+// (bench/README.md). start.cjs gives it a code cache like the bundles'.
+const vendorExeca = (fromDir) => ({
+  name: 'vendor-execa',
+  setup(b) {
+    b.onResolve({ filter: /^execa$/ }, () => ({ path: `${fromDir}/vendor/execa.cjs`, external: true }));
+  },
+});
+
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  // execa is bundled: loaded from node_modules as ESM (Node 20's loader, ~30 files) it cost ~100 ms
-  // of CPU on every ADD and DEL that runs iptables-restore; bundled, the `await import('execa')` in
-  // nat/ and cni/ becomes a lazy init, paid only by the runs that start a program (bench/README.md).
   plugins: [netlinkBindingPlugin],
   minifyWhitespace: true,
   minifySyntax: true,
@@ -60,16 +69,23 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({
+const cjs = {
   ...common,
-  entryPoints: entries,
   outdir: buildDir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
+  // import() of vendor/execa.cjs as a require(), not through Node's ESM loader.
+  supported: { 'dynamic-import': false },
   // ESM sources use import.meta.url; give the CJS bundle an equivalent.
   define: { 'import.meta.url': '__ctnet_import_meta_url' },
   banner: { js: 'var __ctnet_import_meta_url=require("url").pathToFileURL(__filename).href;' },
-});
+};
+// One build per directory depth, for the relative path to vendor/ (plugins/*.cjs, then cli.cjs).
+const { cli, ...pluginEntries } = entries;
+await build({ ...cjs, entryPoints: pluginEntries, plugins: [...common.plugins, vendorExeca('..')] });
+if (cli) await build({ ...cjs, entryPoints: { cli }, plugins: [...common.plugins, vendorExeca('.')] });
+// The one export used, re-exported statically so that the rest of execa's API is left out.
+await build({ ...cjs, stdin: { contents: "export { execa } from 'execa';", resolveDir: root, sourcefile: 'vendor-execa.js' }, outfile: join(buildDir, 'vendor', 'execa.cjs'), outdir: undefined });
 if (existsSync(join(root, 'engine', 'index.ts'))) {
   await build({
     ...common,

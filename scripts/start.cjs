@@ -15,7 +15,7 @@
 'use strict';
 const { readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } = require('node:fs');
 const Module = require('node:module');
-const { dirname } = require('node:path');
+const { dirname, resolve } = require('node:path');
 const { Script } = require('node:vm');
 
 // What the bundle sees is what `node <bundle>` would give it.
@@ -23,6 +23,7 @@ process.argv.splice(1, 1);
 // The build directory itself, not the `dist` symlink, which a rebuild may switch mid-run: a cache
 // must land beside the very bundle it was made from.
 const file = realpathSync(process.argv[1]);
+const loaded = new Map();
 const answer = process.env.CNI_COMMAND === 'VERSION' && !process.argv.includes('--help') && !process.argv.includes('-h') ? recordedVersion() : undefined;
 if (answer) writeOut(answer);
 else runBundle();
@@ -47,15 +48,24 @@ function writeOut(buf) {
 }
 
 function runBundle() {
-  const cacheFile = `${file}.v8cache`;
+  load(file, process.env.CNI_COMMAND !== 'VERSION');
+}
+
+/**
+ * Runs `path` as a CommonJS module compiled through `<path>.v8cache`, written at exit when missing or
+ * rejected if `saveCache`. The bundle's own requires of bundles beside it (`../vendor/execa.cjs`,
+ * scripts/build.mjs) take the same way, once each; every other require is node's.
+ */
+function load(path, saveCache) {
+  const cacheFile = `${path}.v8cache`;
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
   } catch {
     cachedData = undefined;
   }
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-  if ((cachedData === undefined || script.cachedDataRejected) && process.env.CNI_COMMAND !== 'VERSION') {
+  const script = new Script(Module.wrap(readFileSync(path, 'utf8')), { filename: path, cachedData });
+  if ((cachedData === undefined || script.cachedDataRejected) && saveCache) {
     process.once('exit', () => {
       const tmp = `${cacheFile}.${process.pid}`;
       try {
@@ -66,7 +76,15 @@ function runBundle() {
       }
     });
   }
-  const main = new Module(file, null);
-  main.filename = file;
-  script.runInThisContext().call(main.exports, main.exports, Module.createRequire(file), main, file, dirname(file));
+  const mod = new Module(path, null);
+  mod.filename = path;
+  const nodeRequire = Module.createRequire(path);
+  const bundleRequire = (id) => {
+    if (!(id.startsWith('.') && id.endsWith('.cjs'))) return nodeRequire(id);
+    const target = resolve(dirname(path), id);
+    if (!loaded.has(target)) loaded.set(target, load(target, true));
+    return loaded.get(target);
+  };
+  script.runInThisContext().call(mod.exports, mod.exports, Object.assign(bundleRequire, nodeRequire), mod, path, dirname(path));
+  return mod.exports;
 }
