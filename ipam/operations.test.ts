@@ -1,7 +1,7 @@
 // The IPAM commands in-process against temporary data dirs (the process-level tests live in
 // integration/ipam-*.test.ts).
 import test from 'ava';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { NetConf } from '../cni/types.js';
@@ -88,6 +88,37 @@ test('DEL releases the attachment, is idempotent and ignores unknown containers'
   await ipamDel(cmdArgs('DEL', 'nobody', 'eth0'), conf);
   await ipamDel(cmdArgs('DEL', 'c1', 'net1'), conf);
   t.deepEqual(files(), ['last_reserved_ip.0', 'lock']);
+});
+
+test('DEL with a prevResult listing all the attachment\'s addresses reads only their files; otherwise the whole store', async (t) => {
+  const { add, conf, dataDir, files } = setup(t, dual);
+  const mine = (await add('c1'))!;
+  const others = [...(await add('c2'))!, ...(await add('c3'))!];
+  const withPrev = (addresses: string[]): NetConf => ({ ...conf, prevResult: { cniVersion: '1.1.0', ips: addresses.map((address) => ({ address })) } });
+  const nameOf = (cidr: string) => cidr.split('/')[0]!;
+  const fileOf = (cidr: string) => join(dataDir, 'n1', nameOf(cidr));
+  const held = (addresses: string[]) => addresses.filter((a) => files().includes(nameOf(a)));
+  // relatime: a read sets atime again once it is older than mtime.
+  const age = () => others.forEach((a) => utimesSync(fileOf(a), 1_000, 2_000));
+  const untouched = () => others.every((a) => statSync(fileOf(a)).atimeMs === 1_000_000);
+
+  age();
+  await ipamDel(cmdArgs('DEL', 'c1'), withPrev(mine));
+  t.deepEqual(held(mine), [], 'both addresses released');
+  t.true(untouched(), 'no other reservation was read');
+
+  // Only one of its two addresses listed: the store is read, and both are released all the same.
+  const again = (await add('c1'))!;
+  age();
+  await ipamDel(cmdArgs('DEL', 'c1'), withPrev([again[0]!]));
+  t.deepEqual(held(again), []);
+  t.false(untouched(), 'the whole store was read');
+
+  // An address another attachment holds: nothing of it is released.
+  const third = (await add('c1'))!;
+  await ipamDel(cmdArgs('DEL', 'c1'), withPrev([third[0]!, others[1]!]));
+  t.deepEqual(held(third), []);
+  t.deepEqual(held(others), others);
 });
 
 test('DEL by container ID releases legacy ID-only reservations', async (t) => {

@@ -85,8 +85,27 @@ function holdLockForTests(): void {
 export async function ipamDel(args: CmdArgs, conf: NetConf): Promise<void> {
   const cfg = loadIpamConfig(conf);
   await storeOf(cfg, (store) => {
-    for (const r of reservationsOf(store.reservations(), args.containerId, args.ifname)) store.release(r);
+    for (const r of listedReservations(store, cfg, conf, args) ?? reservationsOf(store.reservations(), args.containerId, args.ifname)) store.release(r);
   });
+}
+
+/**
+ * The attachment's reservations found from the addresses its prevResult lists, when those are all
+ * of them: one address in each range set (an ADD never reserves two in a set), each held by this
+ * very attachment. DEL then reads a file per address instead of every file of a busy network.
+ * Anything else (no prevResult, another plugin's address, a legacy or foreign holder) gives
+ * undefined, and the caller reads the whole store.
+ */
+function listedReservations(store: LockedStore, cfg: IpamConfig, conf: NetConf, args: CmdArgs): Reservation[] | undefined {
+  const listed = (conf.prevResult?.ips ?? []).flatMap((ip) => parseCidr(ip.address)?.addr ?? []);
+  if (listed.length !== cfg.rangeSets.length) return undefined;
+  const found: Reservation[] = [];
+  for (const address of listed) {
+    const r = store.reservationOf(address);
+    if (!r || !isAttachment(r.owner, args.containerId, args.ifname)) return undefined;
+    found.push(r);
+  }
+  return cfg.rangeSets.every((set) => found.filter((r) => rangeFor(set, r.address)).length === 1) ? found : undefined;
 }
 
 /**

@@ -60,6 +60,13 @@ export class LockedStore {
     return out;
   }
 
+  /** The reservation of `address` under its canonical file name, if any: one file read, not all of them. */
+  reservationOf(address: IpAddr): Reservation | undefined {
+    const text = formatAddr(address);
+    const owner = this.ownerIn(text);
+    return owner ? { address, text, file: text, owner } : undefined;
+  }
+
   /**
    * Records `owner` as the holder of `address`; false if someone already holds it. The content
    * goes to a temporary file first and link(2) then gives it its real name: link fails rather than
