@@ -24,6 +24,8 @@ import {
   waitForLinkUp,
   withRtnl,
 } from '../netlink/index.js';
+import { OffThreadSocket } from '../netlink/off-thread-socket.js';
+import { NLM_F, RTM, ifinfomsg } from '../netlink/wire.js';
 import { Sandbox, type Container } from './sandbox.js';
 
 interface Host {
@@ -158,6 +160,22 @@ test('real TCP: container to container over the bridge, and to the gateway, on I
   t.is(await h.sb.send(c1.path, '10.88.0.1', 7001, 'c1 to gateway v4'), 'c1 to gateway v4');
   t.is(await h.sb.send(c1.path, 'fd88::1', 7001, 'c1 to gateway v6'), 'c1 to gateway v6');
   t.is(await h.sb.send(c2.path, '10.99.0.1', 7001, 'c2 via default route'), 'c2 via default route');
+});
+
+const NLMSG_DONE = 3; // linux/netlink.h
+
+test('an off-thread dump with a filter brings back only the replies holding its bytes, and the DONE', async (t) => {
+  const h = await host(t);
+  for (const name of ['keepme0', 'dropme0', 'keepme1', 'dropme1']) await h.sb.exec('ip', ['link', 'add', name, 'type', 'bridge']);
+  const socket = new OffThreadSocket(h.ns, 0 /* NETLINK_ROUTE */);
+  t.teardown(() => socket.close());
+  const dump = (keep?: Buffer) => socket.transact('dump links', [{ type: RTM.GETLINK, flags: NLM_F.DUMP, payload: [ifinfomsg({})] }], keep);
+  const names = (replies: { type: number; data: Buffer }[]) => replies.filter((r) => r.type === RTM.NEWLINK).map((r) => ['keepme0', 'dropme0', 'keepme1', 'dropme1', 'lo'].find((n) => r.data.includes(`${n}\0`)));
+
+  t.deepEqual(names(await dump()).sort(), ['dropme0', 'dropme1', 'keepme0', 'keepme1', 'lo']);
+  const kept = await dump(Buffer.from('keepme'));
+  t.deepEqual(names(kept), ['keepme0', 'keepme1']);
+  t.is(kept.at(-1)?.type, NLMSG_DONE);
 });
 
 test('errors carry the errno code and name the operation and object', async (t) => {

@@ -16,25 +16,37 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
   const id = (c: { table: string; chain: string }) => `${c.table} ${c.chain}`;
   const owned = new Map(sets.flatMap((s) => s.chains).map((c) => [id(c), c]));
   const ruleChains = new Map(sets.flatMap((s) => s.rules).filter((r) => !owned.has(id(r))).map((r) => [id(r), { table: r.table, chain: r.chain }]));
-  const nft = NfTables.open();
-  try {
-    // A tag starts with its key: the cheap pre-filter that spares decoding other attachments' rules.
-    const containing = Buffer.from(keys.size === 1 ? `ctnet:${[...keys][0]!}` : 'ctnet:');
-    const rules: NftDeletion[] = [];
-    for (const { table, chain } of ruleChains.values()) {
-      for (const r of (await nft.rules(fam, table, chain, containing)) ?? []) {
+  // A tag starts with its key: the cheap pre-filter that spares decoding other attachments' rules.
+  const containing = Buffer.from(keys.size === 1 ? `ctnet:${[...keys][0]!}` : 'ctnet:');
+  const tagged = (table: string, chain: string) =>
+    onOwnSocket(async (nft) =>
+      ((await nft.rules(fam, table, chain, containing)) ?? []).flatMap((r): NftDeletion[] => {
         const tag = r.comment !== undefined ? parseTag(r.comment) : undefined;
-        if (tag && keys.has(tag.key)) rules.push({ kind: 'rule', table, chain, handle: r.handle });
-      }
-    }
-    const chains: NftDeletion[] = [];
-    for (const { table, chain } of owned.values()) if (await nft.hasChain(fam, table, chain)) chains.push({ kind: 'chain', table, chain });
+        return tag && keys.has(tag.key) ? [{ kind: 'rule', table, chain, handle: r.handle }] : [];
+      }),
+    );
+  const present = (c: { table: string; chain: string }) => onOwnSocket(async (nft) => ((await nft.hasChain(fam, c.table, c.chain)) ? [c] : []));
+  try {
+    // Every lookup at once, each on a socket of its own (so on a pool thread of its own): on a busy
+    // host the shared chains hold thousands of rules, and their dumps are most of what DEL waits for.
+    const [rules, chains] = await Promise.all([
+      Promise.all([...ruleChains.values()].map((c) => tagged(c.table, c.chain))).then((r) => r.flat()),
+      Promise.all([...owned.values()].map(present)).then((c) => c.flat()),
+    ]);
     if (rules.length === 0 && chains.length === 0) return false;
     // The jumps go first, then every owned chain is emptied before any is deleted (one may jump to another).
-    await nft.commit(fam, [...rules, ...chains.map((c): NftDeletion => ({ ...c, kind: 'flush' })), ...chains]);
+    const deletions: NftDeletion[] = [...rules, ...chains.map((c): NftDeletion => ({ ...c, kind: 'flush' })), ...chains.map((c): NftDeletion => ({ ...c, kind: 'chain' }))];
+    await onOwnSocket((nft) => nft.commit(fam, deletions));
     return true;
   } catch {
     return false;
+  }
+}
+
+async function onOwnSocket<T>(fn: (nft: NfTables) => Promise<T>): Promise<T> {
+  const nft = NfTables.open();
+  try {
+    return await fn(nft);
   } finally {
     await nft.close();
   }

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <linux/netlink.h>
 #include <sched.h>
@@ -83,10 +84,13 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
 // Sends a request (one message, or an nfnetlink batch of several in one datagram) and collects the
 // replies up to the ACK, error or NLMSG_DONE of message `until` (an error for the first message,
 // e.g. a refused batch begin, ends it too), all on a pool thread; resolves with the reply bytes.
+// With `keep`, a data message is kept only if its bytes contain it: a dump of a long chain (an
+// nf_tables chain of a busy host holds thousands of rules) then reaches JavaScript as the few
+// messages it looks for, not as thousands of objects to build, scan and collect.
 class NetlinkTransaction : public Napi::AsyncWorker {
  public:
-  NetlinkTransaction(Napi::Env env, int fd, const uint8_t* data, size_t size, uint32_t until)
-      : Napi::AsyncWorker(env), fd_(fd), request_(data, data + size), until_(until), deferred_(Napi::Promise::Deferred::New(env)) {}
+  NetlinkTransaction(Napi::Env env, int fd, const uint8_t* data, size_t size, uint32_t until, std::vector<uint8_t> keep)
+      : Napi::AsyncWorker(env), fd_(fd), request_(data, data + size), until_(until), keep_(std::move(keep)), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -101,9 +105,12 @@ class NetlinkTransaction : public Napi::AsyncWorker {
       ssize_t got = recv(fd_, buffer.data(), buffer.size(), 0);
       if (got < 0 && errno == EINTR) continue;
       if (got < 0) return Fail("recv");
-      reply_.insert(reply_.end(), buffer.begin(), buffer.begin() + got);
       int left = static_cast<int>(got);
       for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        auto* begin = reinterpret_cast<const uint8_t*>(h);
+        auto* end = begin + std::min<size_t>(NLMSG_ALIGN(h->nlmsg_len), static_cast<size_t>(left));
+        bool control = h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE;
+        if (control || keep_.empty() || std::search(begin, end, keep_.begin(), keep_.end()) != end) reply_.insert(reply_.end(), begin, end);
         bool last = h->nlmsg_seq == until_ && (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE);
         bool refused = h->nlmsg_seq == first && h->nlmsg_type == NLMSG_ERROR && static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error != 0;
         if (last || refused) return;
@@ -133,19 +140,26 @@ class NetlinkTransaction : public Napi::AsyncWorker {
   std::vector<uint8_t> request_;
   std::vector<uint8_t> reply_;
   uint32_t until_;
+  std::vector<uint8_t> keep_;
   Napi::Promise::Deferred deferred_;
   int errno_ = 0;
   const char* syscall_ = "";
 };
 
-// netlinkTransact(fd, request, until): Promise<Buffer>. The fd must stay open until it settles.
+// netlinkTransact(fd, request, until[, keep]): Promise<Buffer>. The fd must stay open until it settles.
 Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
-  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
-    Napi::TypeError::New(info.Env(), "expected a socket, netlink messages and the sequence number of the last").ThrowAsJavaScriptException();
+  bool keepGiven = info.Length() == 4 && info[3].IsBuffer();
+  if ((info.Length() != 3 && !keepGiven) || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
+    Napi::TypeError::New(info.Env(), "expected a socket, netlink messages, the sequence number of the last and optionally the bytes a kept reply holds").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   auto request = info[1].As<Napi::Buffer<uint8_t>>();
-  auto* worker = new NetlinkTransaction(info.Env(), info[0].As<Napi::Number>().Int32Value(), request.Data(), request.Length(), info[2].As<Napi::Number>().Uint32Value());
+  std::vector<uint8_t> keep;
+  if (keepGiven) {
+    auto k = info[3].As<Napi::Buffer<uint8_t>>();
+    keep.assign(k.Data(), k.Data() + k.Length());
+  }
+  auto* worker = new NetlinkTransaction(info.Env(), info[0].As<Napi::Number>().Int32Value(), request.Data(), request.Length(), info[2].As<Napi::Number>().Uint32Value(), std::move(keep));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -14,8 +14,9 @@ export interface NativeAddon {
   /**
    * Sends a request (one message, or an nfnetlink batch) from a libuv pool thread; resolves with
    * every reply byte up to the ACK, error or DONE of the message numbered `until` (or an error for the first).
+   * With `keep`, only the replies whose bytes contain it, besides errors, ACKs and DONE.
    */
-  netlinkTransact(fd: number, request: Buffer, until: number): Promise<Buffer>;
+  netlinkTransact(fd: number, request: Buffer, until: number, keep?: Buffer): Promise<Buffer>;
   constants: {
     CLONE_NEWNET: number;
     CLONE_NEWNS: number;

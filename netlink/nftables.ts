@@ -89,8 +89,8 @@ export class NfTables {
 
   /**
    * The rules of one chain, in order; undefined when the table or the chain does not exist. With
-   * `containing`, only rules whose netlink message holds those bytes are decoded (a cheap scan, so
-   * long shared chains cost little); the others are left out.
+   * `containing`, only the rules whose netlink message holds those bytes: the others are dropped on
+   * the pool thread as they arrive, so a long shared chain costs JavaScript nothing.
    */
   async rules(family: NftFamily, table: string, chain: string, containing?: Buffer): Promise<NftRule[] | undefined> {
     const op = `list the nf_tables rules of ${family} ${table} ${chain}`;
@@ -98,11 +98,11 @@ export class NfTables {
       [NFTA_RULE.TABLE, str(table)],
       [NFTA_RULE.CHAIN, str(chain)],
     ]);
-    const replies = await this.request(op, { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.DUMP, payload: [nfgenmsg(NFPROTO[family]), filter] });
+    const replies = await this.request(op, { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.DUMP, payload: [nfgenmsg(NFPROTO[family]), filter] }, containing);
     if (replies === undefined) return undefined;
     const rules: NftRule[] = [];
     for (const m of replies) {
-      if (m.type !== nftType(NFT_MSG.NEWRULE) || (containing && !m.data.includes(containing))) continue;
+      if (m.type !== nftType(NFT_MSG.NEWRULE)) continue;
       const attrs = decodeAttrs(m.data.subarray(NFGENMSG_LEN));
       const handle = attrs.get(NFTA_RULE.HANDLE);
       if (!handle || handle.length < 8) continue;
@@ -155,8 +155,8 @@ export class NfTables {
   }
 
   /** One request's replies; undefined when the kernel answers ENOENT (no such table, chain or rule). */
-  private async request(op: string, message: OutgoingMessage): Promise<WireMessage[] | undefined> {
-    const replies = await this.socket.transact(op, [message]);
+  private async request(op: string, message: OutgoingMessage, keep?: Buffer): Promise<WireMessage[] | undefined> {
+    const replies = await this.socket.transact(op, [message], keep);
     const errno = errnoOf(replies, 0);
     if (errno === ENOENT) return undefined;
     if (errno) throw NetlinkError.fromErrno(errno, op);

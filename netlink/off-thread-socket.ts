@@ -29,9 +29,10 @@ export class OffThreadSocket {
    * Sends the messages in one datagram (an nfnetlink batch is several) and resolves with every
    * reply up to the ACK, error or DONE of the last message that asks for one (NLM_F_ACK or a dump),
    * each reply's seq being the index of the message it answers. One transaction at a time: concurrent ones would read each other's replies.
+   * With `keep`, data replies that do not contain those bytes are dropped on the pool thread.
    * Rejects with a NetlinkError naming op when the socket itself fails.
    */
-  transact(op: string, messages: readonly OutgoingMessage[]): Promise<WireMessage[]> {
+  transact(op: string, messages: readonly OutgoingMessage[], keep?: Buffer): Promise<WireMessage[]> {
     const answered = messages.findLastIndex((m) => (m.flags & (NLM_F.ACK | NLM_F.DUMP)) !== 0);
     if (answered < 0) return Promise.reject(NetlinkError.of('EINVAL', op, 'no message asks for a reply'));
     const run = this.tail.then(async () => {
@@ -40,7 +41,7 @@ export class OffThreadSocket {
         const base = this.seq + 1;
         this.seq += messages.length;
         const bytes = Buffer.concat(messages.flatMap((m, i) => [nlmsghdr(m.type, m.flags, base + i, m.payload), ...m.payload]));
-        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered));
+        const replies = parseMessages(await (keep ? native().netlinkTransact(this.fd, bytes, base + answered, keep) : native().netlinkTransact(this.fd, bytes, base + answered)));
         return replies.map((r) => ({ ...r, seq: r.seq - base }));
       } catch (err) {
         throw toNetlinkError(err, op);
