@@ -131,7 +131,9 @@ export class LockedStore {
 
   private ownerIn(name: string): Owner | undefined {
     try {
-      return parseOwner(readFileSync(join(this.dir, name), 'utf8'));
+      // Once per file of the store on every ADD: path.join's normalization cost a third of reading
+      // 500 of them, and a file name from readdir or formatAddr needs none.
+      return parseOwner(readFileSync(`${this.dir}/${name}`, 'utf8'));
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
       throw err;
