@@ -16,6 +16,9 @@ const storeOf = <T>(cfg: IpamConfig, fn: (store: LockedStore) => T): Promise<T> 
 
 const ownerOf = (args: CmdArgs): Owner => ({ containerId: args.containerId, ifname: args.ifname });
 
+/** The addresses the runtime's prevResult lists (none without one). */
+const prevResultAddresses = (conf: NetConf) => (conf.prevResult?.ips ?? []).flatMap((ip) => parseCidr(ip.address)?.addr ?? []);
+
 /** Reserves one address per range set for the attachment and returns them as a 1.1.0 result. */
 export async function ipamAdd(args: CmdArgs, conf: NetConf): Promise<Result> {
   const cfg = loadIpamConfig(conf);
@@ -97,7 +100,7 @@ export async function ipamDel(args: CmdArgs, conf: NetConf): Promise<void> {
  * undefined, and the caller reads the whole store.
  */
 function listedReservations(store: LockedStore, cfg: IpamConfig, conf: NetConf, args: CmdArgs): Reservation[] | undefined {
-  const listed = (conf.prevResult?.ips ?? []).flatMap((ip) => parseCidr(ip.address)?.addr ?? []);
+  const listed = prevResultAddresses(conf);
   if (listed.length !== cfg.rangeSets.length) return undefined;
   const found: Reservation[] = [];
   for (const address of listed) {
@@ -115,7 +118,7 @@ function listedReservations(store: LockedStore, cfg: IpamConfig, conf: NetConf, 
 export async function ipamCheck(args: CmdArgs, conf: NetConf): Promise<void> {
   const cfg = loadIpamConfig(conf);
   const owner = ownerOf(args);
-  const previous = (conf.prevResult?.ips ?? []).flatMap((ip) => parseCidr(ip.address)?.addr ?? []);
+  const previous = prevResultAddresses(conf);
   await storeOf(cfg, (store) => {
     const mine = reservationsOf(store.reservations(), args.containerId, args.ifname);
     cfg.rangeSets.forEach((set, i) => {

@@ -18,7 +18,7 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
   const ruleChains = new Map(sets.flatMap((s) => s.rules).filter((r) => !owned.has(id(r))).map((r) => [id(r), { table: r.table, chain: r.chain }]));
   // A tag starts with its key: the cheap pre-filter that spares decoding other attachments' rules.
   const containing = Buffer.from(keys.size === 1 ? `ctnet:${[...keys][0]!}` : 'ctnet:');
-  const tagged = (table: string, chain: string) =>
+  const tagged = ({ table, chain }: { table: string; chain: string }) =>
     onOwnSocket(async (nft) =>
       ((await nft.rules(fam, table, chain, containing)) ?? []).flatMap((r): NftDeletion[] => {
         const tag = r.comment !== undefined ? parseTag(r.comment) : undefined;
@@ -30,7 +30,7 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
     // Every lookup at once, each on a socket of its own (so on a pool thread of its own): on a busy
     // host the shared chains hold thousands of rules, and their dumps are most of what DEL waits for.
     const [rules, chains] = await Promise.all([
-      Promise.all([...ruleChains.values()].map((c) => tagged(c.table, c.chain))).then((r) => r.flat()),
+      Promise.all([...ruleChains.values()].map(tagged)).then((r) => r.flat()),
       Promise.all([...owned.values()].map(present)).then((c) => c.flat()),
     ]);
     if (rules.length === 0 && chains.length === 0) return false;

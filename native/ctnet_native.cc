@@ -111,7 +111,7 @@ class NetlinkTransaction : public Napi::AsyncWorker {
         auto* end = begin + std::min<size_t>(NLMSG_ALIGN(h->nlmsg_len), static_cast<size_t>(left));
         bool control = h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE;
         if (control || keep_.empty() || std::search(begin, end, keep_.begin(), keep_.end()) != end) reply_.insert(reply_.end(), begin, end);
-        bool last = h->nlmsg_seq == until_ && (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE);
+        bool last = h->nlmsg_seq == until_ && control;
         bool refused = h->nlmsg_seq == first && h->nlmsg_type == NLMSG_ERROR && static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error != 0;
         if (last || refused) return;
       }
@@ -149,7 +149,8 @@ class NetlinkTransaction : public Napi::AsyncWorker {
 // netlinkTransact(fd, request, until[, keep]): Promise<Buffer>. The fd must stay open until it settles.
 Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
   bool keepGiven = info.Length() == 4 && info[3].IsBuffer();
-  if ((info.Length() != 3 && !keepGiven) || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
+  bool keepOmitted = info.Length() == 3 || (info.Length() == 4 && info[3].IsUndefined());
+  if (!(keepGiven || keepOmitted) || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
     Napi::TypeError::New(info.Env(), "expected a socket, netlink messages, the sequence number of the last and optionally the bytes a kept reply holds").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }

@@ -41,7 +41,7 @@ export class OffThreadSocket {
         const base = this.seq + 1;
         this.seq += messages.length;
         const bytes = Buffer.concat(messages.flatMap((m, i) => [nlmsghdr(m.type, m.flags, base + i, m.payload), ...m.payload]));
-        const replies = parseMessages(await (keep ? native().netlinkTransact(this.fd, bytes, base + answered, keep) : native().netlinkTransact(this.fd, bytes, base + answered)));
+        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered, keep));
         return replies.map((r) => ({ ...r, seq: r.seq - base }));
       } catch (err) {
         throw toNetlinkError(err, op);

@@ -26,7 +26,7 @@ const file = realpathSync(process.argv[1]);
 const loaded = new Map();
 const answer = process.env.CNI_COMMAND === 'VERSION' && !process.argv.includes('--help') && !process.argv.includes('-h') ? recordedVersion() : undefined;
 if (answer) writeOut(answer);
-else runBundle();
+else load(file, process.env.CNI_COMMAND !== 'VERSION');
 
 function recordedVersion() {
   try {
@@ -45,10 +45,6 @@ function writeOut(buf) {
       if (err.code !== 'EAGAIN') throw err;
     }
   }
-}
-
-function runBundle() {
-  load(file, process.env.CNI_COMMAND !== 'VERSION');
 }
 
 /**
