@@ -3,35 +3,8 @@
 // x_tables, nothing in nf_tables) the same DEL takes the iptables-restore path. Programs are seen
 // through a PATH of logging wrappers in front of the real ones.
 import test from 'ava';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { attachmentKey } from '../nat/names.js';
-import { addContainer, HOST4, portmapConfig, probe, reach, runPlugin, serve, topology, type Ctr, type Topology } from '../nat/testing.js';
-
-const TOOLS = ['iptables', 'iptables-restore', 'iptables-save', 'ip6tables', 'ip6tables-restore', 'ip6tables-save'];
-
-/** A directory of wrappers logging each iptables run before running `variant` (nft or legacy) of it. */
-function wrappers(t: { teardown(fn: () => void): void }, variant: 'nft' | 'legacy') {
-  const dir = mkdtempSync(join(tmpdir(), 'ctnet-ipt-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const log = join(dir, 'log');
-  writeFileSync(log, '');
-  for (const tool of TOOLS) {
-    const real = tool.replace(/^(ip6?tables)/, `$1-${variant}`);
-    writeFileSync(join(dir, tool), `#!/bin/sh\necho "${tool}" >> "${log}"\nexec /usr/sbin/${real} "$@"\n`);
-    chmodSync(join(dir, tool), 0o755);
-  }
-  return {
-    env: { PATH: `${dir}:${process.env.PATH ?? '/usr/sbin:/usr/bin'}` },
-    /** The programs run since the last call. */
-    take(): string[] {
-      const ran = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-      writeFileSync(log, '');
-      return ran;
-    },
-  };
-}
+import { addContainer, HOST4, iptablesWrappers as wrappers, portmapConfig, probe, reach, runPlugin, serve, topology, type Ctr, type Topology } from '../nat/testing.js';
 
 async function saved(topo: Topology, variant: 'nft' | 'legacy'): Promise<string[]> {
   const r = await topo.sb.exec(`iptables-${variant}-save`, []);

@@ -1,7 +1,9 @@
 // Applies, removes and verifies rule sets through iptables, keeping the common path to one
 // iptables-restore per family and turning failures into a clean state:
 //
-// - ADD: one batch per family that checks the shared items it relies on, declares the owned
+// - ADD: where iptables keeps its rules in nf_tables and the shared items are there, the owned
+//   chains and rules go in one nf_tables transaction, with no iptables process (nft-apply.ts).
+//   Otherwise one batch per family that checks the shared items it relies on, declares the owned
 //   chains and appends the owned rules. No iptables-save: the cost does not grow with the rules
 //   installed. If a shared item is missing (first use, or someone flushed a built-in chain), the
 //   committed part is undone, the shared items are repaired under a lock, and the batch runs again.
@@ -16,11 +18,9 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import { withLock } from '../lock/flock.js';
 import { RestoreError, type Iptables } from './iptables.js';
 import { keyOfChain, parseTag, type ParsedTag } from './names.js';
-import { applyBatch, checkBatch, removeBatch, sharedBatch, type Batch, type FamilyPlan, type RuleSet, type SharedItem } from './rule.js';
+import { applyBatch, BUILTIN_CHAINS as BUILTIN, checkBatch, removeBatch, sharedBatch, type Batch, type FamilyPlan, type RuleSet, type SharedItem } from './rule.js';
 import { parseSave, sweepBatch } from './save.js';
 import type { Family } from './types.js';
-
-const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
 export interface EngineOptions {
   /** The lock serializing repairs of shared items (a file path). */
@@ -59,6 +59,10 @@ export class RuleEngine {
   }
 
   private async applyFamily(plan: FamilyPlan): Promise<void> {
+    if (await this.ipt.addOwned?.(plan)) {
+      checkpoint(`nat-ipv${plan.family}-applied`);
+      return;
+    }
     for (let attempt = 1; ; attempt++) {
       const batch = applyBatch(plan);
       try {

@@ -2,8 +2,9 @@
 // the xtables lock.
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { runProgram, type Ran } from './exec.js';
+import { addThroughNftables } from './nft-apply.js';
 import { removeThroughNftables } from './nft-remove.js';
-import type { Rule, RuleSet } from './rule.js';
+import type { FamilyPlan, Rule, RuleSet } from './rule.js';
 import type { Family } from './types.js';
 
 /** A restore that failed; `line` is the input line iptables named, when it named one. */
@@ -31,6 +32,12 @@ export interface Iptables {
    * nothing was changed (nothing found, legacy iptables, or refused), and restore() should do it.
    */
   removeTagged?(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean>;
+  /**
+   * Creates the plan's owned chains and appends its owned rules with no iptables process, where
+   * iptables keeps its rules in nf_tables and the plan's shared items are there. false: nothing
+   * was changed, and restore() should do it.
+   */
+  addOwned?(plan: FamilyPlan): Promise<boolean>;
 }
 
 const bin = (family: Family, tool: '' | '-restore' | '-save') => `${family === 6 ? 'ip6tables' : 'iptables'}${tool}`;
@@ -69,4 +76,5 @@ export const systemIptables: Iptables = {
   },
 
   removeTagged: removeThroughNftables,
+  addOwned: addThroughNftables,
 };

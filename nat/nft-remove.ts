@@ -5,7 +5,7 @@
 // shared chains. When nothing of the attachment is there (legacy iptables keeps its rules in
 // x_tables; or they are gone already) or nf_tables refuses, it answers false having changed
 // nothing, and the caller takes the iptables path, which copes with both.
-import { NfTables, type NftDeletion } from '../netlink/nftables.js';
+import { NfTables, type NftChange } from '../netlink/nftables.js';
 import { parseTag } from './names.js';
 import type { RuleSet } from './rule.js';
 import type { Family } from './types.js';
@@ -19,13 +19,13 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
   // A tag starts with its key: the cheap pre-filter that spares decoding other attachments' rules.
   const containing = Buffer.from(keys.size === 1 ? `ctnet:${[...keys][0]!}` : 'ctnet:');
   const tagged = ({ table, chain }: { table: string; chain: string }) =>
-    onOwnSocket(async (nft) =>
-      ((await nft.rules(fam, table, chain, containing)) ?? []).flatMap((r): NftDeletion[] => {
+    NfTables.using(async (nft) =>
+      ((await nft.rules(fam, table, chain, containing)) ?? []).flatMap((r): NftChange[] => {
         const tag = r.comment !== undefined ? parseTag(r.comment) : undefined;
         return tag && keys.has(tag.key) ? [{ kind: 'rule', table, chain, handle: r.handle }] : [];
       }),
     );
-  const present = (c: { table: string; chain: string }) => onOwnSocket(async (nft) => ((await nft.hasChain(fam, c.table, c.chain)) ? [c] : []));
+  const present = (c: { table: string; chain: string }) => NfTables.using(async (nft) => ((await nft.hasChain(fam, c.table, c.chain)) ? [c] : []));
   try {
     // Every lookup at once, each on a socket of its own (so on a pool thread of its own): on a busy
     // host the shared chains hold thousands of rules, and their dumps are most of what DEL waits for.
@@ -35,19 +35,10 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
     ]);
     if (rules.length === 0 && chains.length === 0) return false;
     // The jumps go first, then every owned chain is emptied before any is deleted (one may jump to another).
-    const deletions: NftDeletion[] = [...rules, ...chains.map((c): NftDeletion => ({ ...c, kind: 'flush' })), ...chains.map((c): NftDeletion => ({ ...c, kind: 'chain' }))];
-    await onOwnSocket((nft) => nft.commit(fam, deletions));
+    const deletions: NftChange[] = [...rules, ...chains.map((c): NftChange => ({ ...c, kind: 'flush' })), ...chains.map((c): NftChange => ({ ...c, kind: 'chain' }))];
+    await NfTables.using((nft) => nft.commit(fam, deletions));
     return true;
   } catch {
     return false;
-  }
-}
-
-async function onOwnSocket<T>(fn: (nft: NfTables) => Promise<T>): Promise<T> {
-  const nft = NfTables.open();
-  try {
-    return await fn(nft);
-  } finally {
-    await nft.close();
   }
 }

@@ -6,6 +6,9 @@ import type { Family } from './types.js';
 
 export type Table = 'filter' | 'nat';
 
+/** The chains the tables come with, which always exist and are never created or deleted. */
+export const BUILTIN_CHAINS: ReadonlySet<string> = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
 export interface Rule {
   table: Table;
   chain: string;

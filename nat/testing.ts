@@ -2,6 +2,8 @@
 // namespace with a bridge and containers wired by plain `ip` commands (the bridge plugin is not
 // involved), a client namespace beside the host, servers, probes, and ruleset snapshots.
 import type { ExecutionContext } from 'ava';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Result } from '../cni/types.js';
@@ -167,3 +169,27 @@ export const claim = (bindIP: string, hostPort: number, hostPortEnd = hostPort, 
   hostPort,
   hostPortEnd,
 });
+
+const TOOLS = ['iptables', 'iptables-restore', 'iptables-save', 'ip6tables', 'ip6tables-restore', 'ip6tables-save'];
+
+/** A directory of wrappers logging each iptables run before running `variant` (nft or legacy) of it. */
+export function iptablesWrappers(t: { teardown(fn: () => void): void }, variant: 'nft' | 'legacy') {
+  const dir = mkdtempSync(join(tmpdir(), 'ctnet-ipt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'log');
+  writeFileSync(log, '');
+  for (const tool of TOOLS) {
+    const real = tool.replace(/^(ip6?tables)/, `$1-${variant}`);
+    writeFileSync(join(dir, tool), `#!/bin/sh\necho "${tool}" >> "${log}"\nexec /usr/sbin/${real} "$@"\n`);
+    chmodSync(join(dir, tool), 0o755);
+  }
+  return {
+    env: { PATH: `${dir}:${process.env.PATH ?? '/usr/sbin:/usr/bin'}` },
+    /** The programs run since the last call. */
+    take(): string[] {
+      const ran = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      writeFileSync(log, '');
+      return ran;
+    },
+  };
+}

@@ -1,11 +1,13 @@
-// nf_tables over nfnetlink, just enough to find rules by their comment and to delete rules and
-// chains in one transaction. iptables-nft keeps iptables rules as nf_tables rules (its matches and
-// targets as xt "compat" expressions), so the comment of a rule iptables-restore added is readable
-// here and the rule can be deleted by its handle, with no iptables process: what `iptables -D` does
-// underneath, minus the process start and the rule-by-rule comparison. Creating rules stays
-// iptables' job. Nothing here knows what the comments mean.
+// nf_tables over nfnetlink, just enough to find rules by their comment or expressions and to create
+// chains, append rules and delete rules and chains in one transaction. iptables-nft keeps iptables
+// rules as nf_tables rules (its matches and targets as xt "compat" expressions), so the comment of
+// a rule iptables-restore added is readable here and the rule can be deleted by its handle, with no
+// iptables process: what `iptables -D` does underneath, minus the process start and the
+// rule-by-rule comparison. Rules appended here are built by nat/ in iptables-nft's own encoding.
+// Nothing here knows what the comments or expressions mean.
 import { NetlinkError } from './errors.js';
 import { originalNetNs } from './netns.js';
+import type { NftExpr } from './nft-expr.js';
 import { errnoOf, OffThreadSocket, type OutgoingMessage } from './off-thread-socket.js';
 import { decodeAttrs, eachAttr, encodeAttrs, NLM_F, readStr, str, type AttrList, type WireMessage } from './wire.js';
 
@@ -13,10 +15,10 @@ const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
-const NFT_MSG = { GETCHAIN: 4, DELCHAIN: 5, NEWRULE: 6, GETRULE: 7, DELRULE: 8 } as const;
+const NFT_MSG = { NEWCHAIN: 3, GETCHAIN: 4, DELCHAIN: 5, NEWRULE: 6, GETRULE: 7, DELRULE: 8 } as const;
 const NFTA_CHAIN_TABLE = 1;
 const NFTA_CHAIN_NAME = 3;
-const NFTA_RULE = { TABLE: 1, CHAIN: 2, HANDLE: 3, EXPRESSIONS: 4, USERDATA: 7 } as const;
+const NFTA_RULE = { TABLE: 1, CHAIN: 2, HANDLE: 3, EXPRESSIONS: 4, COMPAT: 5, USERDATA: 7 } as const;
 const NFTA_LIST_ELEM = 1;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
@@ -34,13 +36,21 @@ export interface NftRule {
   /** Unique in its table, stable for the rule's life. */
   handle: bigint;
   comment: string | undefined;
+  /** Its expressions, in order, as nft-expr.ts builds them. */
+  exprs: NftExpr[];
 }
 
-/** What one transaction deletes: a rule by handle, every rule of a chain, or an (empty, unreferenced) chain. */
-export type NftDeletion =
+/**
+ * One step of a transaction: delete a rule by handle, every rule of a chain, or an (empty,
+ * unreferenced) chain; create a chain unless it exists; append a rule. A rule's `proto` is the
+ * layer 4 protocol its xt matches may rely on (NFTA_RULE_COMPAT: what `-p` says, 0 for none).
+ */
+export type NftChange =
   | { kind: 'rule'; table: string; chain: string; handle: bigint }
   | { kind: 'flush'; table: string; chain: string }
-  | { kind: 'chain'; table: string; chain: string };
+  | { kind: 'chain'; table: string; chain: string }
+  | { kind: 'create-chain'; table: string; chain: string }
+  | { kind: 'append'; table: string; chain: string; exprs: readonly NftExpr[]; proto: number };
 
 /** struct nfgenmsg: family, version 0, resource id (big-endian). */
 function nfgenmsg(family: number, resId = 0): Buffer {
@@ -87,6 +97,16 @@ export class NfTables {
     return new NfTables(new OffThreadSocket(originalNetNs(), NETLINK_NETFILTER));
   }
 
+  /** Runs fn with a socket of its own (so on a pool thread of its own), closed after. */
+  static async using<T>(fn: (nft: NfTables) => Promise<T>): Promise<T> {
+    const nft = NfTables.open();
+    try {
+      return await fn(nft);
+    } finally {
+      await nft.close();
+    }
+  }
+
   /**
    * The rules of one chain, in order; undefined when the table or the chain does not exist. With
    * `containing`, only the rules whose netlink message holds those bytes: the others are dropped on
@@ -106,7 +126,8 @@ export class NfTables {
       const attrs = decodeAttrs(m.data.subarray(NFGENMSG_LEN));
       const handle = attrs.get(NFTA_RULE.HANDLE);
       if (!handle || handle.length < 8) continue;
-      rules.push({ chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: handle.readBigUInt64BE(0), comment: ruleComment(attrs) });
+      const exprs = eachAttr(attrs.get(NFTA_RULE.EXPRESSIONS) ?? Buffer.alloc(0)).flatMap(([type, e]) => (type === NFTA_LIST_ELEM ? [e] : []));
+      rules.push({ chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: handle.readBigUInt64BE(0), comment: ruleComment(attrs), exprs });
     }
     return rules;
   }
@@ -121,31 +142,24 @@ export class NfTables {
   }
 
   /**
-   * Deletes everything listed in one transaction (all of it, or nothing), in order: rules before the
+   * Makes every change listed in one transaction (all of them, or none), in order: rules before the
    * chains they jump to, a chain's flush before the chain. Rejects with a NetlinkError naming the
-   * first deletion the kernel refused.
+   * first change the kernel refused.
    */
-  async commit(family: NftFamily, deletions: readonly NftDeletion[]): Promise<void> {
-    if (deletions.length === 0) return;
-    const message = (d: NftDeletion): OutgoingMessage => {
-      const attrs: AttrList =
-        d.kind === 'chain'
-          ? [
-              [NFTA_CHAIN_TABLE, str(d.table)],
-              [NFTA_CHAIN_NAME, str(d.chain)],
-            ]
-          : [[NFTA_RULE.TABLE, str(d.table)], [NFTA_RULE.CHAIN, str(d.chain)], d.kind === 'rule' && [NFTA_RULE.HANDLE, u64be(d.handle)]];
-      return { type: nftType(d.kind === 'chain' ? NFT_MSG.DELCHAIN : NFT_MSG.DELRULE), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), encodeAttrs(attrs)] };
-    };
+  async commit(family: NftFamily, changes: readonly NftChange[]): Promise<void> {
+    if (changes.length === 0) return;
     const batch = (type: number): OutgoingMessage => ({ type, flags: 0, payload: [nfgenmsg(0, NFNL_SUBSYS_NFTABLES)] });
-    const replies = await this.socket.transact(`delete nf_tables rules (${family})`, [batch(NFNL_MSG_BATCH_BEGIN), ...deletions.map(message), batch(NFNL_MSG_BATCH_END)]);
+    const messages = changes.map((c): OutgoingMessage => {
+      const [type, flags, attrs] = changeMessage(c);
+      return { type: nftType(type), flags: flags | NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), encodeAttrs(attrs)] };
+    });
+    const replies = await this.socket.transact(`change nf_tables rules (${family})`, [batch(NFNL_MSG_BATCH_BEGIN), ...messages, batch(NFNL_MSG_BATCH_END)]);
     const begun = errnoOf(replies, 0);
     if (begun) throw NetlinkError.fromErrno(begun, `begin an nf_tables transaction (${family})`);
-    deletions.forEach((d, i) => {
+    changes.forEach((c, i) => {
       const errno = errnoOf(replies, i + 1);
       if (errno === 0) return;
-      const what = d.kind === 'rule' ? `rule ${d.handle} of ${d.table} ${d.chain}` : d.kind === 'flush' ? `the rules of ${d.table} ${d.chain}` : `chain ${d.table} ${d.chain}`;
-      const op = `delete ${what} (${family})`;
+      const op = `${describeChange(c)} (${family})`;
       throw errno === undefined ? NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, op);
     });
   }
@@ -162,6 +176,65 @@ export class NfTables {
     if (errno) throw NetlinkError.fromErrno(errno, op);
     return replies;
   }
+}
+
+/** A change's message type, flags and attributes. */
+function changeMessage(c: NftChange): [number, number, AttrList] {
+  const chainName: AttrList = [
+    [NFTA_CHAIN_TABLE, str(c.table)],
+    [NFTA_CHAIN_NAME, str(c.chain)],
+  ];
+  const ruleChain: AttrList = [
+    [NFTA_RULE.TABLE, str(c.table)],
+    [NFTA_RULE.CHAIN, str(c.chain)],
+  ];
+  switch (c.kind) {
+    case 'chain':
+      return [NFT_MSG.DELCHAIN, 0, chainName];
+    case 'create-chain':
+      return [NFT_MSG.NEWCHAIN, NLM_F.CREATE, chainName];
+    case 'flush':
+      return [NFT_MSG.DELRULE, 0, ruleChain];
+    case 'rule':
+      return [NFT_MSG.DELRULE, 0, [...ruleChain, [NFTA_RULE.HANDLE, u64be(c.handle)]]];
+    case 'append':
+      return [
+        NFT_MSG.NEWRULE,
+        NLM_F.CREATE | NLM_F.APPEND,
+        [
+          ...ruleChain,
+          [NFTA_RULE.EXPRESSIONS, c.exprs.map((e): [number, Buffer] => [NFTA_LIST_ELEM, e])],
+          [
+            NFTA_RULE.COMPAT,
+            [
+              [1 /* PROTO */, u32be(c.proto)],
+              [2 /* FLAGS */, u32be(0)],
+            ],
+          ],
+        ],
+      ];
+  }
+}
+
+function describeChange(c: NftChange): string {
+  switch (c.kind) {
+    case 'rule':
+      return `delete rule ${c.handle} of ${c.table} ${c.chain}`;
+    case 'flush':
+      return `delete the rules of ${c.table} ${c.chain}`;
+    case 'chain':
+      return `delete chain ${c.table} ${c.chain}`;
+    case 'create-chain':
+      return `create chain ${c.table} ${c.chain}`;
+    case 'append':
+      return `append a rule to ${c.table} ${c.chain}`;
+  }
+}
+
+function u32be(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
 }
 
 function u64be(v: bigint): Buffer {

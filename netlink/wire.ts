@@ -21,7 +21,7 @@ export const RTM = {
 } as const;
 
 // nlmsghdr flags (linux/netlink.h); npm netlink's request() adds REQUEST and ACK itself.
-export const NLM_F = { ACK: 4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
+export const NLM_F = { ACK: 4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800 } as const;
 export const NLMSG_ERROR = 2;
 const NLM_F_REQUEST = 1;
 const NLMSG_HDRLEN = 16;
@@ -102,21 +102,22 @@ export function readStr(b: Buffer): string {
   return b.toString('utf8', 0, end === -1 ? b.length : end);
 }
 
-/** One attribute: a raw value, or child attributes (sent with NLA_F_NESTED, as iproute2 does). */
+/** One attribute: a raw value, or child attributes (sent with NLA_F_NESTED, as iproute2 does, unless told otherwise). */
 export type Attr = [type: number, value: Buffer | AttrList];
 /** Falsy entries are skipped, so optional attributes can be written inline (`mtu !== undefined && [...]`). */
 export type AttrList = (Attr | false | undefined)[];
 
-export function encodeAttrs(attrs: AttrList): Buffer {
+/** With nestedFlag false, nested attributes carry no NLA_F_NESTED: the form nf_tables dumps rules in. */
+export function encodeAttrs(attrs: AttrList, nestedFlag = true): Buffer {
   const parts: Buffer[] = [];
   for (const attr of attrs) {
     if (!attr) continue;
     const [type, value] = attr;
     const nested = !Buffer.isBuffer(value);
-    const data = nested ? encodeAttrs(value) : value;
+    const data = nested ? encodeAttrs(value, nestedFlag) : value;
     const header = Buffer.alloc(4);
     writeU16(header, 4 + data.length, 0);
-    writeU16(header, type | (nested ? NLA_F_NESTED : 0), 2);
+    writeU16(header, type | (nested && nestedFlag ? NLA_F_NESTED : 0), 2);
     parts.push(header, data, Buffer.alloc((4 - (data.length % 4)) % 4));
   }
   return Buffer.concat(parts);

@@ -1,0 +1,57 @@
+// Run by nft-add.test.ts inside a sandbox's host namespace (nf_tables and iptables act on the
+// namespace a process is in): applies attachment plans through iptables-restore alone or through
+// nf_tables, checks or removes them through iptables alone, or dumps chains' nf_tables rules.
+// Reads {mode, plans?, chains?} as JSON on stdin and writes its answer as JSON on stdout.
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isCounter } from '../netlink/nft-expr.js';
+import { NfTables } from '../netlink/nftables.js';
+import { RuleEngine } from '../nat/engine.js';
+import { systemIptables, type Iptables } from '../nat/iptables.js';
+import { addThroughNftables } from '../nat/nft-apply.js';
+import type { FamilyPlan } from '../nat/rule.js';
+
+interface Input {
+  mode: 'iptables' | 'nft' | 'check' | 'remove-iptables' | 'dump';
+  plans?: FamilyPlan[][];
+  /** For dump: [family, table, chain]. */
+  chains?: Array<[4 | 6, string, string]>;
+}
+
+const input = JSON.parse(readFileSync(0, 'utf8')) as Input;
+const iptablesOnly: Iptables = { restore: systemIptables.restore, save: systemIptables.save, check: systemIptables.check };
+const engine = (ipt: Iptables) => new RuleEngine(ipt, { lockPath: join(tmpdir(), `ctnet-nft-add-${process.pid}.lock`) });
+
+async function main(): Promise<unknown> {
+  const plans = input.plans ?? [];
+  switch (input.mode) {
+    case 'iptables':
+      for (const p of plans) await engine(iptablesOnly).apply(p);
+      return null;
+    case 'nft': {
+      const added: boolean[] = [];
+      for (const p of plans) {
+        for (const f of p) {
+          await engine(iptablesOnly).ensureShared(f.family, f.shared);
+          added.push(await addThroughNftables(f));
+        }
+      }
+      return added;
+    }
+    case 'check':
+      for (const p of plans) await engine(iptablesOnly).check(p);
+      return null;
+    case 'remove-iptables':
+      for (const p of plans) for (const f of p) await engine(iptablesOnly).remove(f.family, [f.owned]);
+      return null;
+    case 'dump':
+      return Promise.all(
+        (input.chains ?? []).map(([family, table, chain]) =>
+          NfTables.using(async (nft) => ((await nft.rules(family === 6 ? 'ip6' : 'ip', table, chain)) ?? []).map((r) => r.exprs.filter((e) => !isCounter(e)).map((e) => e.toString('hex')))),
+        ),
+      );
+  }
+}
+
+process.stdout.write(JSON.stringify(await main()));
