@@ -5,8 +5,10 @@
 // and marks native, conntrack, multiport, addrtype and comment as x_tables matches run by
 // nft_compat), a counter, and the target (a verdict, or MARK, DNAT or MASQUERADE through
 // nft_compat). Only the forms ctnet's layouts write are encoded, each checked byte for byte against
-// iptables-nft's in integration/nft-add.test.ts; for anything else the answer is undefined and the
-// caller runs iptables-restore.
+// iptables-nft 1.8.9's in integration/nft-add.test.ts; for anything else the answer is undefined and
+// the caller runs iptables-restore. A version that writes comments, conntrack, addrtype or mark
+// matches differently writes the shared rules differently too, so nft-apply.ts does not find them
+// and that host keeps to iptables-restore; the other forms are checked on 1.8.9 only.
 import { endianness } from 'node:os';
 import { familyBits, networkOf, parseAddr, parseCidr, toBytes, type Cidr } from '../ip/address.js';
 import { CMP_OP, META_KEY, nftExpr, PAYLOAD_BASE, VERDICT, type NftExpr } from '../netlink/nft-expr.js';
@@ -243,7 +245,6 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
     const opt = args[i];
     const val = () => args[++i];
     const positive = () => (neg ? refuse() : undefined);
-    if (target) refuse();
     switch (opt) {
       case '-s':
         setHead('src', address(family, ADDR_OFFSET[family].src, cidr(family, val()), neg));
