@@ -13,13 +13,14 @@ import { hostVethName } from './names.js';
 
 export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> {
   // Three independent clean-ups, all at once, each attempted whatever becomes of the others: the veth
-  // (the kernel takes ~20 ms over its deletion, on a pool thread), the addresses, which must be
-  // released even if nothing else can be cleaned, and the rules (an iptables-restore child). The
-  // rules wait one turn of the event loop: by then the veth's lookup is answered and its deletion
-  // under way, before starting the iptables child holds the main thread for a while.
+  // (the kernel takes ~15-20 ms over its deletion, on a pool thread), the addresses, which must be
+  // released even if nothing else can be cleaned, and the rules. The veth goes first, and the other
+  // two wait one turn of the event loop: by then the veth's lookup is answered and its deletion under
+  // way, so that wait overlaps their work (the IPAM store's is synchronous) instead of following it.
   const veth = deleteVeth(args);
-  const addresses = conf.ipam ? runIpam('DEL', args, conf).then(() => checkpoint('del-after-ipam')) : Promise.resolve();
-  const firewall = new Promise(setImmediate).then(() => tearDownFirewall(args, conf)).then(() => checkpoint('del-after-firewall'));
+  const turn = new Promise(setImmediate);
+  const firewall = turn.then(() => tearDownFirewall(args, conf)).then(() => checkpoint('del-after-firewall'));
+  const addresses = conf.ipam ? turn.then(() => runIpam('DEL', args, conf)).then(() => checkpoint('del-after-ipam')) : Promise.resolve();
   await settleAll([veth, addresses, firewall]);
 }
 
