@@ -230,6 +230,8 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
   const matches: Array<NftExpr[] | Conntrack> = [];
   let proto = 0;
   let module: string | undefined;
+  // A module named by -m and not yet given its option: iptables refuses that, so this does too.
+  let unmet: string | undefined;
   let ports = false;
   let target: NftExpr | undefined;
   const setHead = (field: keyof typeof head, exprs: NftExpr[]) => {
@@ -265,7 +267,8 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
         break;
       case '-m':
         positive();
-        module = val();
+        if (unmet) refuse();
+        module = unmet = val();
         if (module === 'tcp' || module === 'udp') {
           if (PROTOCOLS[module] !== proto) refuse();
         } else if (module === 'conntrack') matches.push(new Conntrack());
@@ -276,6 +279,7 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
         // The protocol's own match, implied by the option (or named by -m tcp/udp); one port option per rule here.
         if (proto === 0 || ports || neg || (module !== undefined && module !== 'tcp' && module !== 'udp')) refuse();
         ports = true;
+        unmet = undefined;
         const [from, to] = portRange(val());
         const load = nftExpr.payload(PAYLOAD_BASE.transport, opt === '--sport' ? 0 : 2, 2);
         matches.push([load, from === to ? nftExpr.cmp(CMP_OP.eq, be16(from)) : nftExpr.range(CMP_OP.eq, be16(from), be16(to))]);
@@ -284,12 +288,14 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
       case '--dports':
       case '--sports':
         if (module !== 'multiport' || proto === 0 || neg) refuse();
+        unmet = undefined;
         matches.push([nftExpr.match('multiport', 1, multiportInfo(opt === '--dports', val()))]);
         break;
       case '--ctstate':
       case '--ctdir': {
         const ct = matches.at(-1);
         if (module !== 'conntrack' || !(ct instanceof Conntrack)) refuse();
+        unmet = undefined;
         if (opt === '--ctstate') ct.state(val(), neg);
         else ct.direction(val(), neg);
         break;
@@ -297,21 +303,25 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
       case '--comment':
         positive();
         if (module !== 'comment') refuse();
+        unmet = undefined;
         matches.push([nftExpr.match('comment', 0, commentInfo(val()))]);
         break;
       case '--dst-type':
       case '--src-type':
         if (module !== 'addrtype' || neg) refuse();
+        unmet = undefined;
         matches.push([nftExpr.match('addrtype', 1, addrtypeInfo(opt === '--src-type', val()))]);
         break;
       case '--mark': {
         if (module !== 'mark' || neg) refuse();
+        unmet = undefined;
         const [v, mask] = valueMask(val());
         matches.push([nftExpr.meta(META_KEY.mark), nftExpr.bitwise(host32(mask)), nftExpr.cmp(CMP_OP.eq, host32(v & mask))]);
         break;
       }
       case '-j':
         positive();
+        if (unmet) refuse();
         target = encodeTarget(family, table, args.slice(i + 1), proto);
         i = args.length;
         break;
