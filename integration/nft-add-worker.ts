@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCounter } from '../netlink/nft-expr.js';
-import { NfTables } from '../netlink/nftables.js';
+import { ERESTART, NfTables } from '../netlink/nftables.js';
 import { RuleEngine } from '../nat/engine.js';
 import { systemIptables, type Iptables } from '../nat/iptables.js';
 import { addThroughNftables } from '../nat/nft-apply.js';
 import type { FamilyPlan } from '../nat/rule.js';
 
 interface Input {
-  mode: 'iptables' | 'nft' | 'check' | 'remove-iptables' | 'dump';
+  mode: 'iptables' | 'nft' | 'check' | 'remove-iptables' | 'dump' | 'stale-generation';
   plans?: FamilyPlan[][];
   /** For dump: [family, table, chain]. */
   chains?: Array<[4 | 6, string, string]>;
@@ -45,6 +45,17 @@ async function main(): Promise<unknown> {
     case 'remove-iptables':
       for (const p of plans) for (const f of p) await engine(iptablesOnly).remove(f.family, [f.owned]);
       return null;
+    case 'stale-generation':
+      // A transaction bound to a generation another one has moved past: refused, and nothing of it done.
+      return NfTables.using(async (nft) => {
+        const seen = await nft.generation();
+        await nft.commit('ip', [{ kind: 'create-chain', table: 'filter', chain: 'MEANWHILE' }]);
+        const refused = await nft.commit('ip', [{ kind: 'create-chain', table: 'filter', chain: 'STALE' }], seen).then(
+          () => 'committed',
+          (err: { errno?: number }) => (err.errno === ERESTART ? 'ERESTART' : String(err)),
+        );
+        return { refused, moved: (await nft.generation()) !== seen, stale: await nft.hasChain('ip', 'filter', 'STALE') };
+      });
     case 'dump':
       return Promise.all(
         (input.chains ?? []).map(([family, table, chain]) =>

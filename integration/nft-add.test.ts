@@ -90,6 +90,12 @@ test('a rule nft-encoding does not know (an ipset condition) sends the whole ADD
   t.deepEqual((await saveText(sb, 4)).filter(isOwned), [], 'nothing of it was added');
 });
 
+test('a transaction bound to a generation the ruleset has moved past changes nothing (what keeps lookups and commit together)', async (t) => {
+  const sb = await Sandbox.create(t);
+  await sb.exec('iptables-nft', ['-N', 'CTNET-TEST']);
+  t.deepEqual(await inSandbox(sb, { mode: 'stale-generation' }), { refused: 'ERESTART', moved: true, stale: false });
+});
+
 for (const variant of ['nft', 'legacy'] as const) {
   test(`portmap ADD with iptables-${variant}: ${variant === 'nft' ? 'the first ADD makes the shared chains through iptables, the next runs no iptables program' : 'every ADD runs iptables-restore'}; both ports answer`, async (t) => {
     const topo = await topology(t);

@@ -7,13 +7,20 @@
 // The shared items the rules rely on must already be in nf_tables: each shared rule is looked for,
 // expression by expression, in its chain. Finding them there is also what says iptables is the nft
 // variant: ctnet's repair path adds them through iptables itself, so with legacy iptables they are
-// in x_tables and never found here. When anything is missing or cannot be encoded, or nf_tables
-// refuses the transaction (which then changed nothing), the answer is false and the caller takes
-// the iptables-restore path, which repairs shared items and reports errors.
+// in x_tables and never found here. The transaction is bound to the ruleset generation the lookups
+// saw, as iptables-nft-restore binds its own, so a shared item deleted meanwhile cannot leave rules
+// nothing jumps to: the kernel refuses it (ERESTART) and the lookups run again. When anything is
+// missing or cannot be encoded, or nf_tables refuses the transaction (which then changed nothing),
+// the answer is false and the caller takes the iptables-restore path, which repairs shared items
+// and reports errors.
 import { isCounter, type NftExpr } from '../netlink/nft-expr.js';
-import { NfTables, type NftChange, type NftFamily } from '../netlink/nftables.js';
+import type { NetlinkError } from '../netlink/errors.js';
+import { ERESTART, NfTables, type NftChange, type NftFamily } from '../netlink/nftables.js';
 import { encodeRule, type EncodedRule } from './nft-encoding.js';
 import { APPLY_ORDER, BUILTIN_CHAINS, type FamilyPlan, type SharedItem } from './rule.js';
+
+/** Other transactions committed between the lookups and ours: look again, then leave it to iptables-restore. */
+const GENERATION_ATTEMPTS = 3;
 
 const significant = (exprs: readonly NftExpr[]) => exprs.filter((e) => !isCounter(e));
 const sameRule = (a: readonly NftExpr[], b: readonly NftExpr[]) => a.length === b.length && a.every((e, i) => e.equals(b[i]!));
@@ -24,14 +31,24 @@ export async function addThroughNftables(plan: FamilyPlan): Promise<boolean> {
   const owned = APPLY_ORDER.flatMap((table) => plan.owned.rules.filter((r) => r.table === table));
   const encoded = owned.map((r) => encodeRule(plan.family, r.table, r.args));
   if (!encoded.every((e): e is EncodedRule => e !== undefined)) return false;
+  const changes: NftChange[] = [
+    ...APPLY_ORDER.flatMap((table) => plan.owned.chains.filter((c) => c.table === table).flatMap((c): NftChange[] => [{ kind: 'create-chain', ...c }, { kind: 'flush', ...c }])),
+    ...owned.map((r, i): NftChange => ({ kind: 'append', table: r.table, chain: r.chain, ...encoded[i]! })),
+  ];
   try {
-    if (!(await sharedPresent(fam, plan))) return false;
-    const changes: NftChange[] = [
-      ...APPLY_ORDER.flatMap((table) => plan.owned.chains.filter((c) => c.table === table).flatMap((c): NftChange[] => [{ kind: 'create-chain', ...c }, { kind: 'flush', ...c }])),
-      ...owned.map((r, i): NftChange => ({ kind: 'append', table: r.table, chain: r.chain, ...encoded[i]! })),
-    ];
-    await NfTables.using((nft) => nft.commit(fam, changes));
-    return true;
+    return await NfTables.using(async (nft) => {
+      for (let attempt = 1; attempt <= GENERATION_ATTEMPTS; attempt++) {
+        const generation = await nft.generation();
+        if (!(await sharedPresent(fam, plan))) return false;
+        try {
+          await nft.commit(fam, changes, generation);
+          return true;
+        } catch (err) {
+          if ((err as NetlinkError).errno !== ERESTART) throw err;
+        }
+      }
+      return false;
+    });
   } catch {
     return false;
   }

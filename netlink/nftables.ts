@@ -15,7 +15,11 @@ const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
-const NFT_MSG = { NEWCHAIN: 3, GETCHAIN: 4, DELCHAIN: 5, NEWRULE: 6, GETRULE: 7, DELRULE: 8 } as const;
+const NFT_MSG = { NEWCHAIN: 3, GETCHAIN: 4, DELCHAIN: 5, NEWRULE: 6, GETRULE: 7, DELRULE: 8, NEWGEN: 15, GETGEN: 16 } as const;
+const NFTA_GEN_ID = 1;
+const NFNL_BATCH_GENID = 1;
+/** A transaction bound to a generation the ruleset has moved past (linux/errno.h). */
+export const ERESTART = 85;
 const NFTA_CHAIN_TABLE = 1;
 const NFTA_CHAIN_NAME = 3;
 const NFTA_RULE = { TABLE: 1, CHAIN: 2, HANDLE: 3, EXPRESSIONS: 4, COMPAT: 5, USERDATA: 7 } as const;
@@ -132,6 +136,16 @@ export class NfTables {
     return rules;
   }
 
+  /** The ruleset's generation: every committed transaction, by anyone, moves it on. */
+  async generation(): Promise<number> {
+    const op = 'read the nf_tables generation';
+    const replies = await this.request(op, { type: nftType(NFT_MSG.GETGEN), flags: NLM_F.ACK, payload: [nfgenmsg(0)] });
+    const gen = replies?.find((m) => m.type === nftType(NFT_MSG.NEWGEN));
+    const id = gen && decodeAttrs(gen.data.subarray(NFGENMSG_LEN)).get(NFTA_GEN_ID);
+    if (!id || id.length < 4) throw NetlinkError.of('EPROTO', op, 'the kernel sent no generation');
+    return id.readUInt32BE(0);
+  }
+
   async hasChain(family: NftFamily, table: string, chain: string): Promise<boolean> {
     const op = `find nf_tables chain ${family} ${table} ${chain}`;
     const name = encodeAttrs([
@@ -144,16 +158,17 @@ export class NfTables {
   /**
    * Makes every change listed in one transaction (all of them, or none), in order: rules before the
    * chains they jump to, a chain's flush before the chain. Rejects with a NetlinkError naming the
-   * first change the kernel refused.
+   * first change the kernel refused. With `generation`, only if the ruleset is still at it (what the
+   * caller looked at is unchanged): otherwise nothing is done and the error's errno is ERESTART.
    */
-  async commit(family: NftFamily, changes: readonly NftChange[]): Promise<void> {
+  async commit(family: NftFamily, changes: readonly NftChange[], generation?: number): Promise<void> {
     if (changes.length === 0) return;
-    const batch = (type: number): OutgoingMessage => ({ type, flags: 0, payload: [nfgenmsg(0, NFNL_SUBSYS_NFTABLES)] });
+    const batch = (type: number, attrs: AttrList = []): OutgoingMessage => ({ type, flags: 0, payload: [nfgenmsg(0, NFNL_SUBSYS_NFTABLES), encodeAttrs(attrs)] });
     const messages = changes.map((c): OutgoingMessage => {
       const [type, flags, attrs] = changeMessage(c);
       return { type: nftType(type), flags: flags | NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), encodeAttrs(attrs)] };
     });
-    const replies = await this.socket.transact(`change nf_tables rules (${family})`, [batch(NFNL_MSG_BATCH_BEGIN), ...messages, batch(NFNL_MSG_BATCH_END)]);
+    const replies = await this.socket.transact(`change nf_tables rules (${family})`, [batch(NFNL_MSG_BATCH_BEGIN, [generation !== undefined && [NFNL_BATCH_GENID, u32be(generation)]]), ...messages, batch(NFNL_MSG_BATCH_END)]);
     const begun = errnoOf(replies, 0);
     if (begun) throw NetlinkError.fromErrno(begun, `begin an nf_tables transaction (${family})`);
     changes.forEach((c, i) => {
