@@ -34,6 +34,10 @@ test('start.cjs serves VERSION from <bundle>.version without loading the bundle,
   t.is((await run(env)).stdout, '{"recorded":true}');
   t.is((await run(env, ['--help'])).stdout, 'ran VERSION --help', '--help is the bundle\'s');
   t.is((await run({ CNI_COMMAND: 'ADD' })).stdout, 'ran ADD ');
+  t.is((await run({ CNI_COMMAND: 'DEL' })).stdout, 'ran DEL ');
+  t.is((await run({})).stdout, 'ran undefined ');
+  // A code cache per command (and one for runs without), none for VERSION.
+  t.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.v8cache')).sort(), ['p.cjs.ADD.v8cache', 'p.cjs.DEL.v8cache', 'p.cjs.run.v8cache']);
 });
 
 test('a bundle\'s require of a bundle beside it goes through start.cjs: run once, and given a code cache', async (t) => {

@@ -1,11 +1,14 @@
 // `node start.cjs <bundle.cjs> [args...]`: runs a bundle as the main module, compiled through a V8
-// code cache kept beside it (<bundle>.v8cache). Every plugin run is a fresh process, so without it
-// V8 parses the whole bundle and compiles each function it calls, every time: with it a bridge
-// ADD or DEL starts about 20 ms sooner (bench/README.md). Node 20 has no built-in compile cache
-// (module.enableCompileCache is Node 22), hence these few lines.
+// code cache kept beside it. Every plugin run is a fresh process, so without it V8 parses the whole
+// bundle and compiles each function it calls, every time: with it a bridge ADD or DEL starts about
+// 20 ms sooner (bench/README.md). Node 20 has no built-in compile cache (module.enableCompileCache
+// is Node 22), hence these few lines.
 //
 // The cache is written when missing or rejected (another node, other V8 flags), at the exit of a
-// run that did real work (not a VERSION probe), so it holds the functions an ADD or DEL compiles.
+// run that did real work (not a VERSION probe), so it holds the functions that run compiled. A
+// bundle has one per CNI command (<bundle>.ADD.v8cache, <bundle>.DEL.v8cache, ...; <bundle>.run.v8cache
+// without one): a DEL does not load ADD's functions, nor an ADD go without its own because a DEL
+// happened to run first.
 // The bundles of one build never change (a rebuild writes a new directory), so a cache cannot be
 // stale; where it cannot be read or written (a read-only install) the bundle simply runs without.
 //
@@ -26,7 +29,7 @@ const file = realpathSync(process.argv[1]);
 const loaded = new Map();
 const answer = process.env.CNI_COMMAND === 'VERSION' && !process.argv.includes('--help') && !process.argv.includes('-h') ? recordedVersion() : undefined;
 if (answer) writeOut(answer);
-else load(file, process.env.CNI_COMMAND !== 'VERSION');
+else load(file, process.env.CNI_COMMAND !== 'VERSION', `.${/^[A-Z]+$/.test(process.env.CNI_COMMAND ?? '') ? process.env.CNI_COMMAND : 'run'}`);
 
 function recordedVersion() {
   try {
@@ -48,12 +51,13 @@ function writeOut(buf) {
 }
 
 /**
- * Runs `path` as a CommonJS module compiled through `<path>.v8cache`, written at exit when missing or
- * rejected if `saveCache`. The bundle's own requires of bundles beside it (`../vendor/execa.cjs`,
- * scripts/build.mjs) take the same way, once each; every other require is node's.
+ * Runs `path` as a CommonJS module compiled through `<path><variant>.v8cache`, written at exit when
+ * missing or rejected if `saveCache`. The bundle's own requires of bundles beside it
+ * (`../vendor/execa.cjs`, scripts/build.mjs) take the same way, once each, with one cache whatever
+ * the command; every other require is node's.
  */
-function load(path, saveCache) {
-  const cacheFile = `${path}.v8cache`;
+function load(path, saveCache, variant = '') {
+  const cacheFile = `${path}${variant}.v8cache`;
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
