@@ -32,10 +32,8 @@ async function main(): Promise<unknown> {
     case 'nft': {
       const added: boolean[] = [];
       for (const p of plans) {
-        for (const f of p) {
-          await engine(iptablesOnly).ensureShared(f.family, f.shared);
-          added.push(await addThroughNftables(f));
-        }
+        for (const f of p) await engine(iptablesOnly).ensureShared(f.family, f.shared);
+        added.push(await addThroughNftables(p));
       }
       return added;
     }
@@ -49,8 +47,8 @@ async function main(): Promise<unknown> {
       // A transaction bound to a generation another one has moved past: refused, and nothing of it done.
       return NfTables.using(async (nft) => {
         const seen = await nft.generation();
-        await nft.commit('ip', [{ kind: 'create-chain', table: 'filter', chain: 'MEANWHILE' }]);
-        const refused = await nft.commit('ip', [{ kind: 'create-chain', table: 'filter', chain: 'STALE' }], seen).then(
+        await nft.commit([{ kind: 'create-chain', family: 'ip', table: 'filter', chain: 'MEANWHILE' }]);
+        const refused = await nft.commit([{ kind: 'create-chain', family: 'ip', table: 'filter', chain: 'STALE' }], seen).then(
           () => 'committed',
           (err: { errno?: number }) => (err.errno === ERESTART ? 'ERESTART' : String(err)),
         );

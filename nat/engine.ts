@@ -49,8 +49,15 @@ export class RuleEngine {
     private readonly opts: EngineOptions,
   ) {}
 
-  /** Applies every family's plan, or none: families that succeeded are removed when another fails. */
+  /**
+   * Applies every family's plan, or none: in one nf_tables transaction where it can (nft-apply.ts),
+   * else through iptables-restore, removing the families that succeeded when another fails.
+   */
   async apply(plans: readonly FamilyPlan[]): Promise<void> {
+    if (plans.length > 0 && (await this.ipt.addOwned?.(plans))) {
+      for (const p of plans) checkpoint(`nat-ipv${p.family}-applied`);
+      return;
+    }
     const results = await Promise.allSettled(plans.map((p) => this.applyFamily(p)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (!failure) return;
@@ -59,10 +66,6 @@ export class RuleEngine {
   }
 
   private async applyFamily(plan: FamilyPlan): Promise<void> {
-    if (await this.ipt.addOwned?.(plan)) {
-      checkpoint(`nat-ipv${plan.family}-applied`);
-      return;
-    }
     for (let attempt = 1; ; attempt++) {
       const batch = applyBatch(plan);
       try {

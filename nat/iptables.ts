@@ -33,11 +33,11 @@ export interface Iptables {
    */
   removeTagged?(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean>;
   /**
-   * Creates the plan's owned chains and appends its owned rules with no iptables process, where
-   * iptables keeps its rules in nf_tables and the plan's shared items are there. false: nothing
-   * was changed, and restore() should do it.
+   * Creates the plans' owned chains and appends their owned rules (every family at once) with no
+   * iptables process, where iptables keeps its rules in nf_tables and the plans' shared items are
+   * there. false: nothing was changed, and restore() should do it.
    */
-  addOwned?(plan: FamilyPlan): Promise<boolean>;
+  addOwned?(plans: readonly FamilyPlan[]): Promise<boolean>;
 }
 
 const bin = (family: Family, tool: '' | '-restore' | '-save') => `${family === 6 ? 'ip6tables' : 'iptables'}${tool}`;

@@ -5,14 +5,14 @@
 // shared chains. When nothing of the attachment is there (legacy iptables keeps its rules in
 // x_tables; or they are gone already) or nf_tables refuses, it answers false having changed
 // nothing, and the caller takes the iptables path, which copes with both.
-import { NfTables, type NftChange } from '../netlink/nftables.js';
+import { NfTables, type NftChange, type NftFamily } from '../netlink/nftables.js';
 import { parseTag } from './names.js';
 import type { RuleSet } from './rule.js';
 import type { Family } from './types.js';
 
 /** Deletes the sets' chains and every rule tagged with one of `keys` in the chains the sets name. */
 export async function removeThroughNftables(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean> {
-  const fam = family === 6 ? 'ip6' : 'ip';
+  const fam: NftFamily = family === 6 ? 'ip6' : 'ip';
   const id = (c: { table: string; chain: string }) => `${c.table} ${c.chain}`;
   const owned = new Map(sets.flatMap((s) => s.chains).map((c) => [id(c), c]));
   const ruleChains = new Map(sets.flatMap((s) => s.rules).filter((r) => !owned.has(id(r))).map((r) => [id(r), { table: r.table, chain: r.chain }]));
@@ -22,7 +22,7 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
     NfTables.using(async (nft) =>
       ((await nft.rules(fam, table, chain, containing)) ?? []).flatMap((r): NftChange[] => {
         const tag = r.comment !== undefined ? parseTag(r.comment) : undefined;
-        return tag && keys.has(tag.key) ? [{ kind: 'rule', table, chain, handle: r.handle }] : [];
+        return tag && keys.has(tag.key) ? [{ kind: 'rule', family: fam, table, chain, handle: r.handle }] : [];
       }),
     );
   const present = (c: { table: string; chain: string }) => NfTables.using(async (nft) => ((await nft.hasChain(fam, c.table, c.chain)) ? [c] : []));
@@ -35,8 +35,8 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
     ]);
     if (rules.length === 0 && chains.length === 0) return false;
     // The jumps go first, then every owned chain is emptied before any is deleted (one may jump to another).
-    const deletions: NftChange[] = [...rules, ...chains.map((c): NftChange => ({ ...c, kind: 'flush' })), ...chains.map((c): NftChange => ({ ...c, kind: 'chain' }))];
-    await NfTables.using((nft) => nft.commit(fam, deletions));
+    const deletions: NftChange[] = [...rules, ...chains.map((c): NftChange => ({ ...c, family: fam, kind: 'flush' })), ...chains.map((c): NftChange => ({ ...c, family: fam, kind: 'chain' }))];
+    await NfTables.using((nft) => nft.commit(deletions));
     return true;
   } catch {
     return false;

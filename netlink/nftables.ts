@@ -44,17 +44,27 @@ export interface NftRule {
   exprs: NftExpr[];
 }
 
+/** A chain of a table of an address family. */
+export interface NftChain {
+  family: NftFamily;
+  table: string;
+  chain: string;
+}
+
 /**
- * One step of a transaction: delete a rule by handle, every rule of a chain, or an (empty,
- * unreferenced) chain; create a chain unless it exists; append a rule. A rule's `proto` is the
- * layer 4 protocol its xt matches may rely on (NFTA_RULE_COMPAT: what `-p` says, 0 for none).
+ * One step of a transaction (whose steps may be in several families): delete a rule by handle,
+ * every rule of a chain, or an (empty, unreferenced) chain; create a chain unless it exists; append
+ * a rule. A rule's `proto` is the layer 4 protocol its xt matches may rely on (NFTA_RULE_COMPAT:
+ * what `-p` says, 0 for none).
  */
-export type NftChange =
-  | { kind: 'rule'; table: string; chain: string; handle: bigint }
-  | { kind: 'flush'; table: string; chain: string }
-  | { kind: 'chain'; table: string; chain: string }
-  | { kind: 'create-chain'; table: string; chain: string }
-  | { kind: 'append'; table: string; chain: string; exprs: readonly NftExpr[]; proto: number };
+export type NftChange = NftChain &
+  (
+    | { kind: 'rule'; handle: bigint }
+    | { kind: 'flush' }
+    | { kind: 'chain' }
+    | { kind: 'create-chain' }
+    | { kind: 'append'; exprs: readonly NftExpr[]; proto: number }
+  );
 
 /** struct nfgenmsg: family, version 0, resource id (big-endian). */
 function nfgenmsg(family: number, resId = 0): Buffer {
@@ -161,20 +171,20 @@ export class NfTables {
    * first change the kernel refused. With `generation`, only if the ruleset is still at it (what the
    * caller looked at is unchanged): otherwise nothing is done and the error's errno is ERESTART.
    */
-  async commit(family: NftFamily, changes: readonly NftChange[], generation?: number): Promise<void> {
+  async commit(changes: readonly NftChange[], generation?: number): Promise<void> {
     if (changes.length === 0) return;
     const batch = (type: number, attrs: AttrList = []): OutgoingMessage => ({ type, flags: 0, payload: [nfgenmsg(0, NFNL_SUBSYS_NFTABLES), encodeAttrs(attrs)] });
     const messages = changes.map((c): OutgoingMessage => {
       const [type, flags, attrs] = changeMessage(c);
-      return { type: nftType(type), flags: flags | NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), encodeAttrs(attrs)] };
+      return { type: nftType(type), flags: flags | NLM_F.ACK, payload: [nfgenmsg(NFPROTO[c.family]), encodeAttrs(attrs)] };
     });
-    const replies = await this.socket.transact(`change nf_tables rules (${family})`, [batch(NFNL_MSG_BATCH_BEGIN, [generation !== undefined && [NFNL_BATCH_GENID, u32be(generation)]]), ...messages, batch(NFNL_MSG_BATCH_END)]);
+    const replies = await this.socket.transact('change nf_tables rules', [batch(NFNL_MSG_BATCH_BEGIN, [generation !== undefined && [NFNL_BATCH_GENID, u32be(generation)]]), ...messages, batch(NFNL_MSG_BATCH_END)]);
     const begun = errnoOf(replies, 0);
-    if (begun) throw NetlinkError.fromErrno(begun, `begin an nf_tables transaction (${family})`);
+    if (begun) throw NetlinkError.fromErrno(begun, 'begin an nf_tables transaction');
     changes.forEach((c, i) => {
       const errno = errnoOf(replies, i + 1);
       if (errno === 0) return;
-      const op = `${describeChange(c)} (${family})`;
+      const op = `${describeChange(c)} (${c.family})`;
       throw errno === undefined ? NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, op);
     });
   }
