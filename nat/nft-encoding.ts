@@ -9,9 +9,9 @@
 // the caller runs iptables-restore. A version that writes comments, conntrack, addrtype or mark
 // matches differently writes the shared rules differently too, so nft-apply.ts does not find them
 // and that host keeps to iptables-restore; the other forms are checked on 1.8.9 only.
-import { endianness } from 'node:os';
 import { familyBits, networkOf, parseAddr, parseCidr, toBytes, type Cidr } from '../ip/address.js';
 import { CMP_OP, META_KEY, nftExpr, PAYLOAD_BASE, VERDICT, type NftExpr } from '../netlink/nft-expr.js';
+import { be16, u32, writeU16 } from '../netlink/wire.js';
 import type { Family } from './types.js';
 
 export interface EncodedRule {
@@ -20,7 +20,6 @@ export interface EncodedRule {
   proto: number;
 }
 
-const LE = endianness() === 'LE';
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17 };
 const IFNAMSIZ = 16;
 /** x_tables targets are upper-case words; a name with anything else in it is a chain to jump to. */
@@ -42,24 +41,6 @@ class Unencodable extends Error {}
 
 function refuse(): never {
   throw new Unencodable();
-}
-
-function host16(b: Buffer, v: number, off: number): void {
-  if (LE) b.writeUInt16LE(v, off);
-  else b.writeUInt16BE(v, off);
-}
-
-function host32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  if (LE) b.writeUInt32LE(v >>> 0);
-  else b.writeUInt32BE(v >>> 0);
-  return b;
-}
-
-function be16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v);
-  return b;
 }
 
 function port(text: string | undefined): number {
@@ -135,7 +116,7 @@ function multiportInfo(destination: boolean, list: string | undefined): Buffer {
   info[0] = destination ? 1 : 0;
   info[1] = ports.length;
   ports.forEach(({ p, range }, i) => {
-    host16(info, p, 2 + 2 * i);
+    writeU16(info, p, 2 + 2 * i);
     info[32 + i] = range ? 1 : 0;
   });
   return info;
@@ -148,8 +129,8 @@ function addrtypeInfo(source: boolean, types: string | undefined): Buffer {
     return bit >= 0 ? m | (1 << bit) : refuse();
   }, 0);
   const info = Buffer.alloc(8);
-  host16(info, source ? mask : 0, 0);
-  host16(info, source ? 0 : mask, 2);
+  writeU16(info, source ? mask : 0, 0);
+  writeU16(info, source ? 0 : mask, 2);
   return info;
 }
 
@@ -175,12 +156,12 @@ function dnatInfo(family: Family, to: string | undefined, proto: number): Buffer
       info.set(be16(port(m[5])), 40);
     }
   }
-  info.set(host32(flags), 0);
+  info.set(u32(flags), 0);
   return info;
 }
 
 /** MASQUERADE with no options: IPv4's nf_nat_ipv4_multi_range_compat (one empty range), IPv6's nf_nat_range. */
-const masqueradeInfo = (family: Family): Buffer => (family === 4 ? Buffer.concat([host32(1), Buffer.alloc(20)]) : Buffer.alloc(40));
+const masqueradeInfo = (family: Family): Buffer => (family === 4 ? Buffer.concat([u32(1), Buffer.alloc(20)]) : Buffer.alloc(40));
 
 /** A conntrack match being read: its options set fields of one xt_conntrack_mtinfo3. */
 class Conntrack {
@@ -191,7 +172,7 @@ class Conntrack {
   state(list: string | undefined, neg: boolean): void {
     const mask = (list ?? '').split(',').reduce((m, s) => m | (CT_STATES[s] ?? refuse()), 0);
     this.set(CT_FLAG.state, neg);
-    host16(this.info, mask, CT_INFO.stateMask);
+    writeU16(this.info, mask, CT_INFO.stateMask);
   }
 
   direction(dir: string | undefined, neg: boolean): void {
@@ -201,8 +182,8 @@ class Conntrack {
   }
 
   expr(): NftExpr {
-    host16(this.info, this.flags, CT_INFO.matchFlags);
-    host16(this.info, this.invert, CT_INFO.invertFlags);
+    writeU16(this.info, this.flags, CT_INFO.matchFlags);
+    writeU16(this.info, this.invert, CT_INFO.invertFlags);
     return nftExpr.match('conntrack', 3, this.info);
   }
 
@@ -316,7 +297,7 @@ function encode(family: Family, table: string, args: readonly string[]): Encoded
         if (module !== 'mark' || neg) refuse();
         unmet = undefined;
         const [v, mask] = valueMask(val());
-        matches.push([nftExpr.meta(META_KEY.mark), nftExpr.bitwise(host32(mask)), nftExpr.cmp(CMP_OP.eq, host32(v & mask))]);
+        matches.push([nftExpr.meta(META_KEY.mark), nftExpr.bitwise(u32(mask)), nftExpr.cmp(CMP_OP.eq, u32((v & mask) >>> 0))]);
         break;
       }
       case '-j':
@@ -346,7 +327,7 @@ function encodeTarget(family: Family, table: string, rest: readonly string[], pr
     case 'MARK': {
       if (opts.length !== 2 || opts[0] !== '--set-xmark') refuse();
       const [v, mask] = valueMask(opts[1]);
-      return nftExpr.target('MARK', 2, Buffer.concat([host32(v), host32(mask)]));
+      return nftExpr.target('MARK', 2, Buffer.concat([u32(v), u32(mask)]));
     }
     case 'DNAT':
       if (table !== 'nat' || opts.length !== 2 || opts[0] !== '--to-destination') refuse();

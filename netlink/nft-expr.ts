@@ -2,7 +2,7 @@
 // them: the attributes in its order, nested ones without NLA_F_NESTED (which it accepts on input
 // too). So an expression built here can be sent, and compared byte for byte with what a dump of
 // an existing rule holds. Integers in expressions are big-endian; register contents are raw bytes.
-import { encodeAttrs, str, type AttrList } from './wire.js';
+import { be32, be64, encodeAttrs, str, type AttrList } from './wire.js';
 
 /** One expression: the value of an NFTA_LIST_ELEM of a rule's NFTA_RULE_EXPRESSIONS. */
 export type NftExpr = Buffer;
@@ -15,18 +15,6 @@ export const META_KEY = { mark: 3, iifname: 6, oifname: 7, l4proto: 16 } as cons
 export const PAYLOAD_BASE = { network: 1, transport: 2 } as const;
 export const CMP_OP = { eq: 0, neq: 1 } as const;
 export const VERDICT = { drop: 0, accept: 1, jump: -3, return: -5 } as const;
-
-function be32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v | 0);
-  return b;
-}
-
-function be64(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(v);
-  return b;
-}
 
 const value = (bytes: Buffer): AttrList => [[1 /* NFTA_DATA_VALUE */, bytes]];
 

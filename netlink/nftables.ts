@@ -9,7 +9,7 @@ import { NetlinkError } from './errors.js';
 import { originalNetNs } from './netns.js';
 import type { NftExpr } from './nft-expr.js';
 import { errnoOf, OffThreadSocket, type OutgoingMessage } from './off-thread-socket.js';
-import { decodeAttrs, eachAttr, encodeAttrs, NLM_F, readStr, str, type AttrList, type WireMessage } from './wire.js';
+import { be32, be64, decodeAttrs, eachAttr, encodeAttrs, NLM_F, readStr, str, type AttrList, type WireMessage } from './wire.js';
 
 const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -178,7 +178,7 @@ export class NfTables {
       const [type, flags, attrs] = changeMessage(c);
       return { type: nftType(type), flags: flags | NLM_F.ACK, payload: [nfgenmsg(NFPROTO[c.family]), encodeAttrs(attrs)] };
     });
-    const replies = await this.socket.transact('change nf_tables rules', [batch(NFNL_MSG_BATCH_BEGIN, [generation !== undefined && [NFNL_BATCH_GENID, u32be(generation)]]), ...messages, batch(NFNL_MSG_BATCH_END)]);
+    const replies = await this.socket.transact('change nf_tables rules', [batch(NFNL_MSG_BATCH_BEGIN, [generation !== undefined && [NFNL_BATCH_GENID, be32(generation)]]), ...messages, batch(NFNL_MSG_BATCH_END)]);
     const begun = errnoOf(replies, 0);
     if (begun) throw NetlinkError.fromErrno(begun, 'begin an nf_tables transaction');
     changes.forEach((c, i) => {
@@ -221,7 +221,7 @@ function changeMessage(c: NftChange): [number, number, AttrList] {
     case 'flush':
       return [NFT_MSG.DELRULE, 0, ruleChain];
     case 'rule':
-      return [NFT_MSG.DELRULE, 0, [...ruleChain, [NFTA_RULE.HANDLE, u64be(c.handle)]]];
+      return [NFT_MSG.DELRULE, 0, [...ruleChain, [NFTA_RULE.HANDLE, be64(c.handle)]]];
     case 'append':
       return [
         NFT_MSG.NEWRULE,
@@ -232,8 +232,8 @@ function changeMessage(c: NftChange): [number, number, AttrList] {
           [
             NFTA_RULE.COMPAT,
             [
-              [1 /* PROTO */, u32be(c.proto)],
-              [2 /* FLAGS */, u32be(0)],
+              [1 /* PROTO */, be32(c.proto)],
+              [2 /* FLAGS */, be32(0)],
             ],
           ],
         ],
@@ -255,16 +255,3 @@ function describeChange(c: NftChange): string {
       return `append a rule to ${c.table} ${c.chain}`;
   }
 }
-
-function u32be(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v);
-  return b;
-}
-
-function u64be(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(v);
-  return b;
-}
-

@@ -75,6 +75,25 @@ export function u32(v: number): Buffer {
   return b;
 }
 
+/** Big-endian integers, as nf_tables attributes and packet headers hold them (a negative 32-bit one, e.g. a verdict code, in two's complement). */
+export function be16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+
+export function be32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v >>> 0);
+  return b;
+}
+
+export function be64(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(v);
+  return b;
+}
+
 function readU32(b: Buffer, offset = 0): number {
   return LE ? b.readUInt32LE(offset) : b.readUInt32BE(offset);
 }
@@ -87,7 +106,7 @@ function readU16(b: Buffer, offset: number): number {
   return LE ? b.readUInt16LE(offset) : b.readUInt16BE(offset);
 }
 
-function writeU16(b: Buffer, v: number, offset: number): void {
+export function writeU16(b: Buffer, v: number, offset: number): void {
   if (LE) b.writeUInt16LE(v, offset);
   else b.writeUInt16BE(v, offset);
 }
