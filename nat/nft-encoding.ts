@@ -80,10 +80,8 @@ function iface(key: number, name: string | undefined, neg: boolean): NftExpr[] {
 }
 
 function cidr(family: Family, text: string | undefined): Cidr {
-  const c = text?.includes('/') ? parseCidr(text) : (() => {
-    const addr = text === undefined ? undefined : parseAddr(text);
-    return addr && { addr, prefix: familyBits(addr.family) };
-  })();
+  // A bare address is a host: the family's full prefix.
+  const c = text === undefined ? undefined : parseCidr(text.includes('/') ? text : `${text}/${familyBits(family)}`);
   // A zero prefix matches everything: iptables leaves such a match out.
   return c && c.addr.family === family && c.prefix > 0 ? c : refuse();
 }
