@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCounter } from '../netlink/nft-expr.js';
-import { ERESTART, NfTables } from '../netlink/nftables.js';
+import { ERESTART, nftFamily, NfTables } from '../netlink/nftables.js';
 import { RuleEngine } from '../nat/engine.js';
 import { systemIptables, type Iptables } from '../nat/iptables.js';
 import { addThroughNftables } from '../nat/nft-apply.js';
@@ -57,7 +57,7 @@ async function main(): Promise<unknown> {
     case 'dump':
       return Promise.all(
         (input.chains ?? []).map(([family, table, chain]) =>
-          NfTables.using(async (nft) => ((await nft.rules(family === 6 ? 'ip6' : 'ip', table, chain)) ?? []).map((r) => r.exprs.filter((e) => !isCounter(e)).map((e) => e.toString('hex')))),
+          NfTables.using(async (nft) => ((await nft.rules(nftFamily(family), table, chain)) ?? []).map((r) => r.exprs.filter((e) => !isCounter(e)).map((e) => e.toString('hex')))),
         ),
       );
   }

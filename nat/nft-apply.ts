@@ -15,17 +15,15 @@
 // and reports errors.
 import { isCounter, type NftExpr } from '../netlink/nft-expr.js';
 import type { NetlinkError } from '../netlink/errors.js';
-import { ERESTART, NfTables, type NftChange, type NftFamily } from '../netlink/nftables.js';
+import { ERESTART, nftFamily, NfTables, type NftChange } from '../netlink/nftables.js';
 import { encodeRule } from './nft-encoding.js';
-import { APPLY_ORDER, BUILTIN_CHAINS, type FamilyPlan, type SharedItem } from './rule.js';
+import { APPLY_ORDER, BUILTIN_CHAINS, type FamilyPlan } from './rule.js';
 
 /** Other transactions committed between the lookups and ours: look again, then leave it to iptables-restore. */
 const GENERATION_ATTEMPTS = 3;
 
 const significant = (exprs: readonly NftExpr[]) => exprs.filter((e) => !isCounter(e));
 const sameRule = (a: readonly NftExpr[], b: readonly NftExpr[]) => a.length === b.length && a.every((e, i) => e.equals(b[i]!));
-
-const familyOf = (plan: FamilyPlan): NftFamily => (plan.family === 6 ? 'ip6' : 'ip');
 
 /**
  * Appends the plans' owned rules (after their owned chains), every family in one transaction;
@@ -34,7 +32,7 @@ const familyOf = (plan: FamilyPlan): NftFamily => (plan.family === 6 ? 'ip6' : '
 export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<boolean> {
   const changes: NftChange[] = [];
   for (const plan of plans) {
-    const family = familyOf(plan);
+    const family = nftFamily(plan.family);
     for (const table of APPLY_ORDER) {
       for (const c of plan.owned.chains.filter((c) => c.table === table)) changes.push({ kind: 'create-chain', family, ...c }, { kind: 'flush', family, ...c });
     }
@@ -44,12 +42,14 @@ export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<
       changes.push({ kind: 'append', family, table: r.table, chain: r.chain, ...encoded });
     }
   }
-  if (changes.length === 0) return false;
+  const lookups = sharedLookups(plans);
+  if (changes.length === 0 || !lookups) return false;
   try {
     return await NfTables.using(async (nft) => {
       for (let attempt = 1; attempt <= GENERATION_ATTEMPTS; attempt++) {
         const generation = await nft.generation();
-        if (!(await sharedPresent(plans))) return false;
+        // Every lookup at once, each on its own socket.
+        if (!(await Promise.all(lookups.map((present) => present()))).every(Boolean)) return false;
         try {
           await nft.commit(changes, generation);
           return true;
@@ -64,23 +64,27 @@ export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<
   }
 }
 
-/** Is every shared item of the plans in nf_tables? Every lookup at once, each on its own socket. */
-async function sharedPresent(plans: readonly FamilyPlan[]): Promise<boolean> {
-  const found = await Promise.all(plans.flatMap((plan) => plan.shared.map((item) => (item.kind === 'chain' ? chainPresent(familyOf(plan), item) : rulePresent(plan, item)))));
-  return found.every(Boolean);
-}
-
-function chainPresent(fam: NftFamily, item: { table: string; chain: string }): Promise<boolean> {
-  return BUILTIN_CHAINS.has(item.chain) ? Promise.resolve(true) : NfTables.using((nft) => nft.hasChain(fam, item.table, item.chain));
-}
-
-async function rulePresent(plan: FamilyPlan, item: Extract<SharedItem, { kind: 'rule' }>): Promise<boolean> {
-  const want = encodeRule(plan.family, item.table, item.args);
-  if (!want) return false;
-  // Only the rules holding the item's comment reach JavaScript: a shared chain may hold thousands.
-  const i = item.args.indexOf('--comment');
-  const containing = i >= 0 ? Buffer.from(item.args[i + 1] ?? '') : undefined;
-  const rules = await NfTables.using((nft) => nft.rules(familyOf(plan), item.table, item.chain, containing));
-  const exprs = significant(want.exprs);
-  return (rules ?? []).some((r) => sameRule(significant(r.exprs), exprs));
+/**
+ * A lookup per shared item of the plans (is it in nf_tables?), each shared rule encoded once however
+ * often its lookup runs; undefined when one cannot be encoded.
+ */
+function sharedLookups(plans: readonly FamilyPlan[]): Array<() => Promise<boolean>> | undefined {
+  const lookups: Array<() => Promise<boolean>> = [];
+  for (const plan of plans) {
+    const family = nftFamily(plan.family);
+    for (const item of plan.shared) {
+      if (item.kind === 'chain') {
+        if (!BUILTIN_CHAINS.has(item.chain)) lookups.push(() => NfTables.using((nft) => nft.hasChain(family, item.table, item.chain)));
+        continue;
+      }
+      const want = encodeRule(plan.family, item.table, item.args);
+      if (!want) return undefined;
+      const exprs = significant(want.exprs);
+      // Only the rules holding the item's comment reach JavaScript: a shared chain may hold thousands.
+      const i = item.args.indexOf('--comment');
+      const containing = i >= 0 ? Buffer.from(item.args[i + 1] ?? '') : undefined;
+      lookups.push(async () => ((await NfTables.using((nft) => nft.rules(family, item.table, item.chain, containing))) ?? []).some((r) => sameRule(significant(r.exprs), exprs)));
+    }
+  }
+  return lookups;
 }

@@ -5,14 +5,14 @@
 // shared chains. When nothing of the attachment is there (legacy iptables keeps its rules in
 // x_tables; or they are gone already) or nf_tables refuses, it answers false having changed
 // nothing, and the caller takes the iptables path, which copes with both.
-import { NfTables, type NftChange, type NftFamily } from '../netlink/nftables.js';
+import { nftFamily, NfTables, type NftChange } from '../netlink/nftables.js';
 import { parseTag } from './names.js';
 import type { RuleSet } from './rule.js';
 import type { Family } from './types.js';
 
 /** Deletes the sets' chains and every rule tagged with one of `keys` in the chains the sets name. */
 export async function removeThroughNftables(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean> {
-  const fam: NftFamily = family === 6 ? 'ip6' : 'ip';
+  const fam = nftFamily(family);
   const id = (c: { table: string; chain: string }) => `${c.table} ${c.chain}`;
   const owned = new Map(sets.flatMap((s) => s.chains).map((c) => [id(c), c]));
   const ruleChains = new Map(sets.flatMap((s) => s.rules).filter((r) => !owned.has(id(r))).map((r) => [id(r), { table: r.table, chain: r.chain }]));

@@ -33,6 +33,8 @@ const NFTNL_UDATA_RULE_COMMENT = 0;
 
 /** The address families of iptables' (ip) and ip6tables' (ip6) tables. */
 export type NftFamily = 'ip' | 'ip6';
+/** The nf_tables family of an IP version's iptables tables. */
+export const nftFamily = (ipVersion: 4 | 6): NftFamily => (ipVersion === 6 ? 'ip6' : 'ip');
 const NFPROTO: Record<NftFamily, number> = { ip: 2, ip6: 10 };
 
 export interface NftRule {
