@@ -25,21 +25,34 @@ export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> 
 }
 
 async function deleteVeth(args: CmdArgs): Promise<void> {
+  // Every request from a pool thread: the deletion's own wait, and the lookups beside it, which then
+  // spare a DEL loading npm netlink.
+  const offThread = { offThread: true };
   const ns = openContainerNsForDel(args);
   if (ns) {
     try {
-      await withRtnl(ns, async (rtnl) => {
-        const link = await getLink(rtnl, args.ifname);
-        // Only a veth is ours to delete (deleting one end removes the pair).
-        if (link?.kind === 'veth') await deleteLink(rtnl, link.index, { ignoreMissing: true });
-      });
+      const deleted = await withRtnl(
+        ns,
+        async (rtnl) => {
+          const link = await getLink(rtnl, args.ifname);
+          // Only a veth is ours to delete; deleting one end removes the pair, host end included.
+          return link?.kind === 'veth' && (await deleteLink(rtnl, link.index, { ignoreMissing: true }));
+        },
+        offThread,
+      );
+      if (deleted) return;
     } finally {
       ns.close();
     }
   }
-  // The host end by its derived name: covers a namespace the runtime no longer names.
-  await withRtnl(originalNetNs(), async (rtnl) => {
-    const hostVeth = await getLink(rtnl, hostVethName(args.containerId, args.ifname));
-    if (hostVeth?.kind === 'veth') await deleteLink(rtnl, hostVeth.index, { ignoreMissing: true });
-  });
+  // The host end by its derived name: covers a namespace the runtime no longer names, or one whose
+  // interface is already gone.
+  await withRtnl(
+    originalNetNs(),
+    async (rtnl) => {
+      const hostVeth = await getLink(rtnl, hostVethName(args.containerId, args.ifname));
+      if (hostVeth?.kind === 'veth') await deleteLink(rtnl, hostVeth.index, { ignoreMissing: true });
+    },
+    offThread,
+  );
 }

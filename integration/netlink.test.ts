@@ -290,6 +290,25 @@ test('a link deletion leaves the main thread free: the event loop turns while th
   await t.throwsAsync(deleteLink(c.rtnl, 'eth0'), { instanceOf: NetlinkError, message: /^delete link eth0: ENODEV/ });
 });
 
+test('an Rtnl opened offThread answers as the main-thread one does: lookups, dumps, changes and errors', async (t) => {
+  const h = await host(t);
+  await bridge(h);
+  const c = await attach(t, h, 1);
+  const pooled = Rtnl.open(c.ns, { offThread: true });
+  t.teardown(() => pooled.close());
+  t.deepEqual(await getLink(pooled, 'eth0'), await getLink(c.rtnl, 'eth0'));
+  t.is(await getLink(pooled, 'nope0'), null);
+  t.deepEqual(await listLinks(pooled), await listLinks(c.rtnl));
+  t.deepEqual(await listAddresses(pooled), await listAddresses(c.rtnl));
+  await setLink(pooled, 'eth0', { mtu: 1300 });
+  t.is((await getLink(c.rtnl, 'eth0'))?.mtu, 1300);
+  const err = await t.throwsAsync(addAddress(pooled, 'eth0', '10.88.0.2/24'), { instanceOf: NetlinkError, message: /^add address 10.88.0.2\/24 to eth0: EEXIST/ });
+  t.is(err?.errno, 17);
+  t.true(await deleteLink(pooled, 'eth0'));
+  t.is(await getLink(h.rtnl, 'veth1'), null);
+  t.false(await deleteLink(pooled, 'eth0', { ignoreMissing: true }));
+});
+
 test('requests on one socket are serialized: parallel dumps all succeed', async (t) => {
   const h = await host(t);
   await bridge(h);

@@ -1,20 +1,22 @@
 // An rtnetlink socket bound to one network namespace. A netlink socket acts on the namespace it was
-// created in, for its whole life; npm netlink creates and binds it synchronously in its constructor,
-// so it is made inside a NetNs.run() window and used from anywhere afterwards.
+// created in, for its whole life, so it is made inside a NetNs.run() window (on the first request)
+// and used from anywhere afterwards.
 //
 // Requests go out one at a time: the kernel runs one dump per socket and npm netlink's reply matching
 // breaks when dumps overlap, so a promise chain serializes them. Only npm netlink's socket layer is
-// imported (~9 ms of require time, against ~25 ms for its rtnetlink codecs); wire.ts encodes messages.
+// used (its rtnetlink codecs cost ~25 ms of require time; wire.ts encodes messages), and it is loaded
+// by the first request that needs it.
 //
 // A slow request (a veth's deletion waits ~20 ms for RCU grace periods) goes through
 // requestOffThread(): a second socket of the same namespace, on a libuv pool thread, while
-// JavaScript (and the iptables child) get on with the rest of the command.
-import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
-import type { NetlinkMessage } from 'netlink/dist/structs.js';
+// JavaScript (and the iptables child) get on with the rest of the command. An Rtnl opened with
+// `offThread` sends every request that way: a DEL's two or three requests then never load npm
+// netlink (~4 ms of a bridge DEL).
+import type { NetlinkSocket } from 'netlink/dist/netlink.js';
 import { NetlinkError, toNetlinkError } from './errors.js';
 import { originalNetNs, type NetNs } from './netns.js';
 import { errnoOf, OffThreadSocket } from './off-thread-socket.js';
-import { NLMSG_ERROR, NLM_F, readS32 } from './wire.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F, readS32, type WireMessage } from './wire.js';
 
 const NETLINK_ROUTE = 0;
 /** The kernel answers in microseconds; this only keeps a plugin from hanging forever on a lost reply. */
@@ -23,56 +25,63 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export class Rtnl {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** The socket of requestOffThread(), opened on first use. */
+  /** npm netlink's socket, opened by the first request sent from the main thread. */
+  private socket: NetlinkSocket | undefined;
+  /** The socket of requests sent from a pool thread, opened on first use. */
   private readonly offThread: OffThreadSocket;
 
   private constructor(
     /** The namespace every request on this socket acts on. */
     readonly ns: NetNs,
-    private readonly socket: NetlinkSocket,
+    /** Every request from a pool thread. */
+    private readonly allOffThread: boolean,
   ) {
     this.offThread = new OffThreadSocket(ns, NETLINK_ROUTE);
   }
 
-  /** Opens a socket acting on ns. Cheap (well under a millisecond): open one per namespace per invocation. */
-  static open(ns: NetNs): Rtnl {
-    return new Rtnl(ns, inNamespace(ns, () => createNetlink(NETLINK_ROUTE)));
+  /**
+   * A handle on ns's rtnetlink; its sockets open on first use (well under a millisecond): open one per
+   * namespace per invocation. With `offThread`, every request is sent from a libuv pool thread.
+   */
+  static open(ns: NetNs, opts: { offThread?: boolean } = {}): Rtnl {
+    return new Rtnl(ns, opts.offThread ?? false);
   }
 
   /**
    * Sends one request and resolves with its reply messages (none for a plain ACK). A kernel error
    * rejects with a NetlinkError naming op, e.g. "create bridge cni0".
    */
-  request(op: string, type: number, payload: Buffer[], flags = 0): Promise<NetlinkMessage[]> {
-    if (this.closed) return Promise.reject(NetlinkError.of('EBADF', op, `rtnetlink socket for ${this.ns.path} is closed`));
-    const run = this.tail.then(() => this.send(op, type, payload, flags));
-    this.tail = run.catch(() => {});
-    return run;
+  request(op: string, type: number, payload: Buffer[], flags = 0): Promise<WireMessage[]> {
+    return this.enqueue(op, () => (this.allOffThread ? this.sendOffThread(op, type, payload, flags) : this.send(op, type, payload, flags)));
   }
 
   /**
    * A request the kernel takes long over, answered by a plain ACK: sent from a pool thread, in turn
    * with this socket's other requests. Rejects with a NetlinkError naming op, as request() does.
    */
-  requestOffThread(op: string, type: number, payload: Buffer[], flags = 0): Promise<void> {
+  async requestOffThread(op: string, type: number, payload: Buffer[], flags = 0): Promise<void> {
+    await this.enqueue(op, () => this.sendOffThread(op, type, payload, flags));
+  }
+
+  /** A dump request: every object of a kind (links, addresses, routes) matching the header. */
+  dump(op: string, type: number, payload: Buffer[]): Promise<WireMessage[]> {
+    return this.request(op, type, payload, NLM_F.DUMP);
+  }
+
+  private enqueue<T>(op: string, send: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(NetlinkError.of('EBADF', op, `rtnetlink socket for ${this.ns.path} is closed`));
-    const run = this.tail.then(async () => {
-      const errno = errnoOf(await this.offThread.transact(op, [{ type, flags: flags | NLM_F.ACK, payload }]), 0);
-      if (errno === undefined) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
-      if (errno !== 0) throw NetlinkError.fromErrno(errno, op);
-    });
+    const run = this.tail.then(send);
     this.tail = run.catch(() => {});
     return run;
   }
 
-  /** A dump request: every object of a kind (links, addresses, routes) matching the header. */
-  dump(op: string, type: number, payload: Buffer[]): Promise<NetlinkMessage[]> {
-    return this.request(op, type, payload, NLM_F.DUMP);
-  }
-
-  private async send(op: string, type: number, payload: Buffer[], flags: number): Promise<NetlinkMessage[]> {
-    let messages: NetlinkMessage[];
+  private async send(op: string, type: number, payload: Buffer[], flags: number): Promise<WireMessage[]> {
+    let messages: WireMessage[];
     try {
+      if (!this.socket) {
+        const { createNetlink } = await import('netlink/dist/netlink.js');
+        this.socket = inNamespace(this.ns, () => createNetlink(NETLINK_ROUTE));
+      }
       [messages] = await this.socket.request(type, payload, { flags, timeout: REQUEST_TIMEOUT_MS, checkError: false });
     } catch (err) {
       throw toNetlinkError(err, op);
@@ -86,15 +95,25 @@ export class Rtnl {
     return messages;
   }
 
+  private async sendOffThread(op: string, type: number, payload: Buffer[], flags: number): Promise<WireMessage[]> {
+    // A dump ends with NLMSG_DONE; anything else is asked for its ACK.
+    const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
+    const replies = await this.offThread.transact(op, [{ type, flags: dump ? flags : flags | NLM_F.ACK, payload }]);
+    const errno = errnoOf(replies, 0);
+    if (errno) throw NetlinkError.fromErrno(errno, op);
+    if (errno === undefined && !dump) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
+    return replies.filter((r) => r.type !== NLMSG_ERROR && r.type !== NLMSG_DONE);
+  }
+
   /**
-   * Refuses new requests and closes the socket once those already accepted are answered (npm netlink
-   * would drop them silently, leaving their promises to time out). Idempotent.
+   * Refuses new requests and closes the sockets once those already accepted are answered (npm
+   * netlink would drop them silently, leaving their promises to time out). Idempotent.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.tail = this.tail.then(() => {
-      this.socket.close();
+      this.socket?.close();
       return this.offThread.close();
     });
   }
@@ -106,8 +125,8 @@ function inNamespace<T>(ns: NetNs, create: () => T): T {
 }
 
 /** Opens an Rtnl in ns, runs fn with it and closes it, whatever fn does. */
-export async function withRtnl<T>(ns: NetNs, fn: (rtnl: Rtnl) => Promise<T>): Promise<T> {
-  const rtnl = Rtnl.open(ns);
+export async function withRtnl<T>(ns: NetNs, fn: (rtnl: Rtnl) => Promise<T>, opts: { offThread?: boolean } = {}): Promise<T> {
+  const rtnl = Rtnl.open(ns, opts);
   try {
     return await fn(rtnl);
   } finally {
