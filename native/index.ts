@@ -2,7 +2,6 @@
 // bundles under dist/ alike: the addon (setns, flock, netlink requests off the main thread) and the
 // monitor of detached containers.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +44,12 @@ function buildDir(): string {
 export const monitorPath = (): string => join(buildDir(), 'ctnet-monitor');
 
 export function native(): NativeAddon {
-  addon ??= createRequire(import.meta.url)(join(buildDir(), 'ctnet_native.node')) as NativeAddon;
+  if (!addon) {
+    // process.dlopen, not require(): the path is known, so node's module resolution (package scope
+    // lookups and realpath, ~0.5 ms of every plugin run) has nothing to find.
+    const module = { exports: {} as NativeAddon };
+    process.dlopen(module, join(buildDir(), 'ctnet_native.node'));
+    addon = module.exports;
+  }
   return addon;
 }
