@@ -4,7 +4,7 @@
 import { checkpoint } from '../cni/checkpoint.js';
 import type { CmdArgs } from '../cni/skel.js';
 import { settleAll } from '../cni/settle.js';
-import { deleteLink, getLink, originalNetNs, withRtnl } from '../netlink/index.js';
+import { deleteLink, getLink, originalNetNs, withRtnl, type Rtnl } from '../netlink/index.js';
 import { openContainerNsForDel } from '../plugins/shared/container-ns.js';
 import type { BridgeConf } from './config.js';
 import { tearDownFirewall } from './firewall.js';
@@ -15,44 +15,40 @@ export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> 
   // Three independent clean-ups, all at once, each attempted whatever becomes of the others: the veth
   // (the kernel takes ~15-20 ms over its deletion, on a pool thread), the addresses, which must be
   // released even if nothing else can be cleaned, and the rules. The veth goes first, and the other
-  // two wait one turn of the event loop: by then the veth's lookup is answered and its deletion under
-  // way, so that wait overlaps their work (the IPAM store's is synchronous) instead of following it.
-  const veth = deleteVeth(args);
-  const turn = new Promise(setImmediate);
+  // two start once its deletion is under way (or there is none), one turn of the event loop later,
+  // when the deletion's request has reached its pool thread: that wait then overlaps their work (the
+  // IPAM store's is synchronous), and their work does not hold up the lookup's answer (~4 ms).
+  let underway!: () => void;
+  const started = new Promise<void>((resolve) => (underway = resolve));
+  const veth = deleteVeth(args, underway).finally(underway);
+  const turn = started.then(() => new Promise(setImmediate));
   const firewall = turn.then(() => tearDownFirewall(args, conf)).then(() => checkpoint('del-after-firewall'));
   const addresses = conf.ipam ? turn.then(() => runIpam('DEL', args, conf)).then(() => checkpoint('del-after-ipam')) : Promise.resolve();
   await settleAll([veth, addresses, firewall]);
 }
 
-async function deleteVeth(args: CmdArgs): Promise<void> {
+/** Deletes the attachment's veth pair, if any, calling `underway` once a deletion is sent. */
+async function deleteVeth(args: CmdArgs, underway: () => void): Promise<void> {
   // Every request from a pool thread: the deletion's own wait, and the lookups beside it, which then
   // spare a DEL loading npm netlink.
   const offThread = { offThread: true };
+  const deleteVethOf = async (rtnl: Rtnl, name: string): Promise<boolean> => {
+    const link = await getLink(rtnl, name);
+    if (link?.kind !== 'veth') return false;
+    const deletion = deleteLink(rtnl, link.index, { ignoreMissing: true });
+    underway();
+    return deletion;
+  };
   const ns = openContainerNsForDel(args);
   if (ns) {
     try {
-      const deleted = await withRtnl(
-        ns,
-        async (rtnl) => {
-          const link = await getLink(rtnl, args.ifname);
-          // Only a veth is ours to delete; deleting one end removes the pair, host end included.
-          return link?.kind === 'veth' && (await deleteLink(rtnl, link.index, { ignoreMissing: true }));
-        },
-        offThread,
-      );
-      if (deleted) return;
+      // Only a veth is ours to delete; deleting one end removes the pair, host end included.
+      if (await withRtnl(ns, (rtnl) => deleteVethOf(rtnl, args.ifname), offThread)) return;
     } finally {
       ns.close();
     }
   }
   // The host end by its derived name: covers a namespace the runtime no longer names, or one whose
   // interface is already gone.
-  await withRtnl(
-    originalNetNs(),
-    async (rtnl) => {
-      const hostVeth = await getLink(rtnl, hostVethName(args.containerId, args.ifname));
-      if (hostVeth?.kind === 'veth') await deleteLink(rtnl, hostVeth.index, { ignoreMissing: true });
-    },
-    offThread,
-  );
+  await withRtnl(originalNetNs(), (rtnl) => deleteVethOf(rtnl, hostVethName(args.containerId, args.ifname)), offThread);
 }
