@@ -110,8 +110,11 @@ export const formatCidr = (c: Cidr): string => `${formatAddr(c.addr)}/${c.prefix
 
 const hostMask = (family: Family, prefix: number): bigint => (1n << BigInt(familyBits(family) - prefix)) - 1n;
 
+/** The netmask of a prefix length: its first `prefix` bits set, the host bits clear. */
+export const prefixMask = (family: Family, prefix: number): bigint => hostMask(family, 0) ^ hostMask(family, prefix);
+
 /** The first address of the subnet (host bits cleared). */
-export const networkOf = (c: Cidr): bigint => c.addr.value & ~hostMask(c.addr.family, c.prefix);
+export const networkOf = (c: Cidr): bigint => c.addr.value & prefixMask(c.addr.family, c.prefix);
 
 /** The last address of the subnet (host bits set): the IPv4 broadcast. */
 export const lastOf = (c: Cidr): bigint => networkOf(c) | hostMask(c.addr.family, c.prefix);

@@ -17,12 +17,14 @@ import { isCounter, type NftExpr } from '../netlink/nft-expr.js';
 import type { NetlinkError } from '../netlink/errors.js';
 import { ERESTART, nftFamily, NfTables, type NftChange } from '../netlink/nftables.js';
 import { encodeRule } from './nft-encoding.js';
-import { APPLY_ORDER, BUILTIN_CHAINS, type FamilyPlan } from './rule.js';
+import { APPLY_ORDER, BUILTIN_CHAINS, type FamilyPlan, type Table } from './rule.js';
 
 /** Other transactions committed between the lookups and ours: look again, then leave it to iptables-restore. */
 const GENERATION_ATTEMPTS = 3;
 
 const significant = (exprs: readonly NftExpr[]) => exprs.filter((e) => !isCounter(e));
+/** Table by table in APPLY_ORDER (filter before nat), as the iptables-restore path applies them. */
+const inApplyOrder = <T extends { table: Table }>(xs: readonly T[]): T[] => APPLY_ORDER.flatMap((table) => xs.filter((x) => x.table === table));
 const sameRule = (a: readonly NftExpr[], b: readonly NftExpr[]) => a.length === b.length && a.every((e, i) => e.equals(b[i]!));
 
 /**
@@ -33,10 +35,8 @@ export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<
   const changes: NftChange[] = [];
   for (const plan of plans) {
     const family = nftFamily(plan.family);
-    for (const table of APPLY_ORDER) {
-      for (const c of plan.owned.chains.filter((c) => c.table === table)) changes.push({ kind: 'create-chain', family, ...c }, { kind: 'flush', family, ...c });
-    }
-    for (const r of APPLY_ORDER.flatMap((table) => plan.owned.rules.filter((r) => r.table === table))) {
+    for (const c of inApplyOrder(plan.owned.chains)) changes.push({ kind: 'create-chain', family, ...c }, { kind: 'flush', family, ...c });
+    for (const r of inApplyOrder(plan.owned.rules)) {
       const encoded = encodeRule(plan.family, r.table, r.args);
       if (!encoded) return false;
       changes.push({ kind: 'append', family, table: r.table, chain: r.chain, ...encoded });

@@ -9,7 +9,7 @@
 // the caller runs iptables-restore. A version that writes comments, conntrack, addrtype or mark
 // matches differently writes the shared rules differently too, so nft-apply.ts does not find them
 // and that host keeps to iptables-restore; the other forms are checked on 1.8.9 only.
-import { familyBits, networkOf, parseAddr, parseCidr, toBytes, type Cidr } from '../ip/address.js';
+import { familyBits, networkOf, parseAddr, parseCidr, prefixMask, toBytes, type Cidr } from '../ip/address.js';
 import { CMP_OP, META_KEY, nftExpr, PAYLOAD_BASE, VERDICT, type NftExpr } from '../netlink/nft-expr.js';
 import { be16, u32, writeU16 } from '../netlink/wire.js';
 import type { Family } from './types.js';
@@ -91,7 +91,7 @@ function address(family: Family, offset: number, c: Cidr, neg: boolean): NftExpr
   const data = toBytes({ family, value: networkOf(c) });
   const op = neg ? CMP_OP.neq : CMP_OP.eq;
   if (c.prefix % 8 === 0) return [nftExpr.payload(PAYLOAD_BASE.network, offset, c.prefix / 8), nftExpr.cmp(op, data.subarray(0, c.prefix / 8))];
-  const mask = toBytes({ family, value: ((1n << BigInt(c.prefix)) - 1n) << BigInt(familyBits(family) - c.prefix) });
+  const mask = toBytes({ family, value: prefixMask(family, c.prefix) });
   return [nftExpr.payload(PAYLOAD_BASE.network, offset, data.length), nftExpr.bitwise(mask), nftExpr.cmp(op, data)];
 }
 
