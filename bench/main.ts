@@ -10,7 +10,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { Result } from '../cni/types.js';
-import { CniRuntime, type RuntimeConf } from '../engine/runtime.js';
+import { CniRuntime, type PluginRun, type RuntimeConf } from '../engine/runtime.js';
 import { GATEWAY, stacks, type Stack, type StackKey } from './stacks.js';
 import { ratio, summarize, table, type Summary } from './stats.js';
 
@@ -90,20 +90,25 @@ interface Bed {
   /** Attached containers (fillers), by number. */
   attached: number;
   seq: number;
+  /** Where the runtime reports each plugin execution, while a measurement wants them. */
+  runs?: PluginRun[];
 }
 
 async function bed(stack: Stack): Promise<Bed> {
   const { sb, dir } = await newSandbox();
-  return { stack, sb, runtime: runtimeFor(stack, sb, dir), list: stack.list(`cb${sb.id.slice(0, 8)}`, join(dir, 'ipam')), dir, attached: 0, seq: 0 };
+  const b: Bed = { stack, sb, runtime: undefined!, list: stack.list(`cb${sb.id.slice(0, 8)}`, join(dir, 'ipam')), dir, attached: 0, seq: 0 };
+  b.runtime = runtimeFor(stack, sb, dir, [], (r) => b.runs?.push(r));
+  return b;
 }
 
-function runtimeFor(stack: Stack, sb: Sandbox, dir: string, wrap: readonly string[] = []): CniRuntime {
+function runtimeFor(stack: Stack, sb: Sandbox, dir: string, wrap: readonly string[] = [], onPluginRun?: (r: PluginRun) => void): CniRuntime {
   return new CniRuntime({
     pluginPath: [stack.binDir],
     cacheDir: join(dir, 'cache'),
     execPrefix: [...wrap, 'nsenter', `--net=${sb.hostPath}`, '--'],
     env: { ...process.env, CTNET_NAT_DATA_DIR: sb.stateDir },
     timeoutMs: 120_000,
+    ...(onPluginRun ? { onPluginRun } : {}),
   });
 }
 
@@ -202,30 +207,55 @@ interface LevelResult {
    * machine's load wanders in between).
    */
   empty: { add: Summary; del: Summary };
+  /** Where each stack's ADD and DEL time goes: every plugin process, and the runtime around them. */
+  processes: Record<StackKey, { add: ProcessTimes; del: ProcessTimes }>;
   rules: Record<StackKey, number>;
+}
+
+/**
+ * Wall time of each plugin process of one ADD or DEL (spawn to exit, through nsenter and the
+ * launcher), by type in the order run, and `runtime`: the rest of the operation (spawning,
+ * the result cache, JSON), the same code for every stack.
+ */
+type ProcessTimes = Record<string, Summary>;
+
+/** Runs `op` on bed `b`, returning its wall time and recording its plugin processes' times in `into`. */
+async function timed<T>(b: Bed, into: Map<string, number[]>, op: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  b.runs = [];
+  const t = now();
+  try {
+    const value = await op();
+    const ms = now() - t;
+    const push = (k: string, v: number) => (into.get(k) ?? into.set(k, []).get(k)!).push(v);
+    for (const r of b.runs) push(r.type, r.ms);
+    push('runtime', ms - b.runs.reduce((sum, r) => sum + r.ms, 0));
+    return { ms, value };
+  } finally {
+    b.runs = undefined;
+  }
 }
 
 async function measureLevel(beds: Bed[], empty: Bed, level: number): Promise<LevelResult> {
   const sampled = [...beds, empty];
   const add = new Map(sampled.map((b) => [b, [] as number[]]));
   const del = new Map(sampled.map((b) => [b, [] as number[]]));
+  const procs = new Map(sampled.map((b) => [b, { add: new Map<string, number[]>(), del: new Map<string, number[]>() }]));
   for (let i = 0; i < cfg.samples; i++) {
     for (const b of rotate(sampled, i)) {
       const n = b.seq++;
       const c = await b.sb.container(`m${n}`);
       const rt = attachment(`meas${n}`, c.path, 40000 + n);
-      let t = now();
-      const r = await b.runtime.add(b.list, rt);
-      add.get(b)!.push(now() - t);
-      if (i % VERIFY_EVERY === 0) await verify(b, c.path, 40000 + n, r);
-      t = now();
-      await b.runtime.del(b.list, rt);
-      del.get(b)!.push(now() - t);
+      const added = await timed(b, procs.get(b)!.add, () => b.runtime.add(b.list, rt));
+      add.get(b)!.push(added.ms);
+      if (i % VERIFY_EVERY === 0) await verify(b, c.path, 40000 + n, added.value);
+      del.get(b)!.push((await timed(b, procs.get(b)!.del, () => b.runtime.del(b.list, rt))).ms);
     }
   }
   const rules = Object.fromEntries(await Promise.all(beds.map(async (b) => [b.stack.key, await natRules(b.sb)]))) as Record<StackKey, number>;
   const byStack = (m: Map<Bed, number[]>) => Object.fromEntries(beds.map((b) => [b.stack.key, summarize(m.get(b)!)])) as Record<StackKey, Summary>;
-  const result = { containers: level, add: byStack(add), del: byStack(del), empty: { add: summarize(add.get(empty)!), del: summarize(del.get(empty)!) }, rules };
+  const times = (m: Map<string, number[]>): ProcessTimes => Object.fromEntries([...m].map(([k, v]) => [k, summarize(v)]));
+  const processes = Object.fromEntries(beds.map((b) => [b.stack.key, { add: times(procs.get(b)!.add), del: times(procs.get(b)!.del) }])) as LevelResult['processes'];
+  const result = { containers: level, add: byStack(add), del: byStack(del), empty: { add: summarize(add.get(empty)!), del: summarize(del.get(empty)!) }, processes, rules };
   log(`${level} containers: ${beds.map((b) => `${b.stack.key} ADD ${result.add[b.stack.key].median} / DEL ${result.del[b.stack.key].median} ms`).join(', ')}; ctnet empty beside: ADD ${result.empty.add.median} / DEL ${result.empty.del.median} ms`);
   return result;
 }
@@ -429,6 +459,21 @@ function print(report: Report): void {
   rows.push([`${report.config.concurrency} parallel ADD (wall)`, ms(c.reference.addWallMs), ms(c.ctnet.addWallMs), x(c.ctnet.addWallMs, c.reference.addWallMs), '-', '-', ms(c.dropin.addWallMs), x(c.dropin.addWallMs, c.reference.addWallMs)]);
   rows.push([`${report.config.concurrency} parallel DEL (wall)`, ms(c.reference.delWallMs), ms(c.ctnet.delWallMs), x(c.ctnet.delWallMs, c.reference.delWallMs), '-', '-', ms(c.dropin.delWallMs), x(c.dropin.delWallMs, c.reference.delWallMs)]);
   out.push(table(['', 'reference', 'ctnet', 'ratio', 'ctnet empty', 'growth', 'drop-in', 'ratio'], rows));
+  out.push('', 'Where it goes: each plugin process (spawn to exit, through nsenter and its launcher) and the runtime around them, ms (median)');
+  const procRows: string[][] = [];
+  for (const l of [...new Set([report.levels[0]!, report.levels.at(-1)!])]) {
+    for (const op of ['add', 'del'] as const) {
+      const p = l.processes;
+      // Chain order for ADD, reverse for DEL; `runtime` last.
+      const keys = [...new Set([...Object.keys(p.reference[op]), ...Object.keys(p.dropin[op]), ...Object.keys(p.ctnet[op])])];
+      const order = [...keys.filter((k) => k !== 'runtime'), 'runtime'];
+      for (const k of order) {
+        const cell = (s: StackKey) => (p[s][op][k] ? `${p[s][op][k]!.median}` : '-');
+        procRows.push([`${op.toUpperCase()} @${l.containers} ${k}`, cell('reference'), cell('ctnet'), cell('dropin'), x(p.dropin[op][k], p.reference[op][k])]);
+      }
+    }
+  }
+  out.push(table(['', 'reference', 'ctnet', 'drop-in', 'drop-in / ref'], procRows));
   const f = report.footprint;
   const procs = (p: Record<string, number>) => `${Object.values(p).reduce((a, b) => a + b, 0)} (${Object.entries(p).map(([k, v]) => `${k} ${v}`).join(', ')})`;
   const rss = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ');

@@ -2,7 +2,7 @@
 export { type PortMapping, type Protocol, PROTOCOLS, parsePublishSpec } from './publish-spec.js';
 export { type HostPortOptions, allocateHostPort, boundPorts, pickHostPort, readEphemeralRange, resolveHostPort } from './host-ports.js';
 export { type NetworkConfigList, type PluginConf, findNetworkConfig, loadConfDir, loadConfFile, parseConfList } from './conflist.js';
-export { type CachedAttachment, CniRuntime, type PluginVersionInfo, type RuntimeConf, type RuntimeOptions } from './runtime.js';
+export { type CachedAttachment, CniRuntime, type PluginRun, type PluginVersionInfo, type RuntimeConf, type RuntimeOptions } from './runtime.js';
 export { type CacheEntry, DEFAULT_CACHE_DIR, ResultCache } from './result-cache.js';
 export { type AddressPool, DEFAULT_ADDRESS_POOLS, chooseSubnet, findOverlap } from './subnet-pools.js';
 export {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../cni/errors.js';
 import { parseConfList } from './conflist.js';
-import { CniRuntime, type RuntimeConf } from './runtime.js';
+import { CniRuntime, type PluginRun, type RuntimeConf, type RuntimeOptions } from './runtime.js';
 
 const FAKE = `
 const fs = require('fs');
@@ -38,7 +38,7 @@ interface Fixture {
   clearLog: () => void;
 }
 
-function fixture(t: any, extra: { execPrefix?: string[] } = {}): Fixture {
+function fixture(t: any, extra: Pick<RuntimeOptions, 'execPrefix' | 'onPluginRun'> = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-runtime-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'fake.cjs'), FAKE);
@@ -269,4 +269,22 @@ test('execPrefix runs every plugin through the given command', async (t) => {
   const f = fixture(t, { execPrefix: ['/usr/bin/env', 'FAKE_MARK=through-prefix'] });
   await f.runtime.add(list([{ type: 'fake1' }]), rt);
   t.is(f.log()[0]!.env.FAKE_MARK, 'through-prefix');
+});
+
+test('onPluginRun reports every execution, in order, with its outcome; a plugin that is not found never ran', async (t) => {
+  const runs: PluginRun[] = [];
+  const f = fixture(t, { onPluginRun: (r) => runs.push(r) });
+  await f.runtime.add(list([{ type: 'fake1' }, { type: 'fake2' }]), rt);
+  await f.runtime.del(list([{ type: 'fake1' }, { type: 'fake2' }]), rt);
+  t.deepEqual(
+    runs.map(({ type, command, ok }) => [type, command, ok]),
+    [['fake1', 'ADD', true], ['fake2', 'ADD', true], ['fake2', 'DEL', true], ['fake1', 'DEL', true]],
+  );
+  t.true(runs.every((r) => r.ms > 0));
+  runs.length = 0;
+  await t.throwsAsync(f.runtime.add(list([{ type: 'fake1', fail: { ADD: [11, 'nope'] } }, { type: 'fake2' }]), rt));
+  t.deepEqual(runs.map(({ type, ok }) => [type, ok]), [['fake1', false]]);
+  runs.length = 0;
+  await t.throwsAsync(f.runtime.add(list([{ type: 'absent' }]), rt));
+  t.deepEqual(runs, []);
 });

@@ -26,6 +26,17 @@ export interface RuntimeOptions {
   env?: Record<string, string | undefined>;
   /** Per-plugin time limit (default: none, as libcni without a context deadline). */
   timeoutMs?: number;
+  /** Told of every plugin execution once it ends: which plugin, which command, its wall time, whether it succeeded. */
+  onPluginRun?: (run: PluginRun) => void;
+}
+
+/** One plugin execution, as `onPluginRun` reports it. */
+export interface PluginRun {
+  type: string;
+  command: Command;
+  /** From the spawn to the plugin's exit, including `execPrefix`. */
+  ms: number;
+  ok: boolean;
 }
 
 /** One attachment's parameters (libcni's RuntimeConf). */
@@ -308,12 +319,20 @@ export class CniRuntime {
   private async run(command: 'ADD', list: NetworkConfigList, plugin: PluginConf, rt: RuntimeConf, stdin: string): Promise<Result>;
   private async run(command: Exclude<Command, 'ADD'>, list: NetworkConfigList | undefined, plugin: PluginConf, rt: RuntimeConf | undefined, stdin: string): Promise<string>;
   private async run(command: Command, list: NetworkConfigList | undefined, plugin: PluginConf, rt: RuntimeConf | undefined, stdin: string): Promise<Result | string> {
+    let started: number | undefined;
+    let ok = false;
     try {
       const file = findPlugin(plugin.type, this.opts.pluginPath);
+      started = performance.now();
       const out = await execPlugin({ type: plugin.type, file, env: this.env(command, rt), stdin, prefix: this.opts.execPrefix, timeoutMs: this.opts.timeoutMs });
-      return command === 'ADD' ? decodeResult(out, plugin.type, list!.cniVersion) : out;
+      const answer = command === 'ADD' ? decodeResult(out, plugin.type, list!.cniVersion) : out;
+      ok = true;
+      return answer;
     } catch (err) {
       throw pluginFailed(plugin, command, err);
+    } finally {
+      // Only what was executed: a plugin not found never ran.
+      if (started !== undefined) this.opts.onPluginRun?.({ type: plugin.type, command, ms: performance.now() - started, ok });
     }
   }
 }
