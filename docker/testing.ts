@@ -271,12 +271,18 @@ export class DockerSandbox {
       .filter((n): n is string => !!n && n !== 'lo');
   }
 
-  logs(which: 'plugin' | 'dockerd'): string {
+  /** The last `lines` lines of the plugin's (every request it served, with CTNET_DEBUG) or dockerd's log. */
+  logs(which: 'plugin' | 'dockerd', lines = 40): string {
     try {
-      return readFileSync(join(this.dir, `${which}.log`), 'utf8').split('\n').slice(-40).join('\n');
+      return readFileSync(join(this.dir, `${which}.log`), 'utf8').split('\n').slice(-lines).join('\n');
     } catch {
       return '(no log)';
     }
+  }
+
+  /** What a failed test prints: the plugin's requests and dockerd's side of them, enough to follow a protocol exchange. */
+  failureReport(): string {
+    return `plugin log:\n${this.logs('plugin', 150)}\n\ndockerd log:\n${this.logs('dockerd', 80)}`;
   }
 
   async destroy(): Promise<void> {

@@ -89,7 +89,7 @@ test('docker run on a ctnet network: HTTP from the host and from containers by a
     t.deepEqual([state.networks, state.endpoints, state.pools], [{}, {}, {}], 'no network, endpoint or pool remains');
     t.deepEqual(d.poolDirs(), [], 'no address reservation remains');
   } catch (err) {
-    t.log(`plugin log:\n${d.logs('plugin')}`);
+    t.log(d.failureReport());
     throw err;
   }
 });
@@ -131,7 +131,7 @@ test('state survives SIGKILL of the plugin and a dockerd restart: containers kee
     t.false(Object.values(before).includes(late), 'a new container gets a free address');
     t.true(await fetchPage(d, 'late', 'web'), 'a new container reaches web by name');
   } catch (err) {
-    t.log(`plugin log:\n${d.logs('plugin')}`);
+    t.log(d.failureReport());
     throw err;
   }
 });
@@ -179,7 +179,7 @@ test('errors reach the docker CLI; enable_icc=false and --internal networks', as
     t.false(routes.stdout.includes('default'), `no default route: ${routes.stdout}`);
     t.true(routes.stdout.includes('10.201.12.0/24'));
   } catch (err) {
-    t.log(`plugin log:\n${d.logs('plugin')}`);
+    t.log(d.failureReport());
     throw err;
   }
 });
@@ -253,7 +253,7 @@ test('docker run -p: published ports answer on the host, 127.0.0.1 and from anot
     await d.docker(['network', 'rm', 'pub', 'nomasq', 'inside']);
     t.false((await d.ruleset()).includes(netId), 'no rule names the removed network');
   } catch (err) {
-    t.log(`plugin log:\n${d.logs('plugin')}`);
+    t.log(d.failureReport());
     throw err;
   }
 });
