@@ -9,6 +9,7 @@
 import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { ignoreMissing } from '../cni/files.js';
 import { type IpAddr, formatAddr, parseAddr } from '../ip/address.js';
 import { acquireLock } from '../lock/flock.js';
 import { lockTimeoutMs } from './lock.js';
@@ -34,14 +35,6 @@ export interface Reservation {
 }
 
 const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
-
-function ignoreMissing(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
-}
 
 /** One network's store, to be used only inside withStore (i.e. while holding its lock). */
 export class LockedStore {

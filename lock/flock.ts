@@ -3,7 +3,6 @@
 // jittered backoff and a bounded total wait. The kernel drops a flock when its holder exits (even by
 // SIGKILL), so a dead holder never blocks anyone longer than its death takes.
 import { closeSync, constants, openSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { native } from '../native/index.js';
 
@@ -47,7 +46,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
         );
       }
       // Jitter (50-100% of the step) keeps contending processes from retrying in lockstep.
-      await sleep(Math.min(left, backoff * (0.5 + Math.random() / 2)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, backoff * (0.5 + Math.random() / 2))));
       backoff = Math.min(MAX_BACKOFF_MS, backoff * 1.5);
     }
   } catch (err) {

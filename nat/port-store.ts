@@ -3,9 +3,10 @@
 // A claim that overlaps another attachment's is refused with code 102 instead of silently taking
 // the port over. The check-then-create runs under the store's flock, and files are created
 // exclusively, so two processes can never both win one port.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { removeFile } from '../cni/files.js';
 import { withLock } from '../lock/flock.js';
 import { claimsOverlap, conflictMessage, firstSharedPort, formatRange, type PortClaim } from './port-mappings.js';
 import { PROTOCOLS, type Protocol } from './types.js';
@@ -89,7 +90,7 @@ export class PortStore {
     await this.locked(() => {
       for (const c of claims) {
         const name = claimFileName(c);
-        if (this.holderOf(name)?.key === key) rmSync(join(this.dir, name), { force: true });
+        if (this.holderOf(name)?.key === key) removeFile(join(this.dir, name));
       }
     });
   }
@@ -101,7 +102,7 @@ export class PortStore {
       for (const e of this.entries()) {
         const h = this.holderOf(e.name);
         if (h && pick(h)) {
-          rmSync(join(this.dir, e.name), { force: true });
+          removeFile(join(this.dir, e.name));
           n++;
         }
       }

@@ -2,7 +2,8 @@
 // UDP ports. DEL and GC work from it (not from interfaces that may be gone), and deleting exactly
 // what was added keeps DEL right even after the rule generator changes between versions. One
 // file per attachment, written before any rule exists and removed after the last one is gone.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { removeFile } from '../cni/files.js';
 import { join } from 'node:path';
 import type { PortClaim } from './port-mappings.js';
 import type { RuleSet } from './rule.js';
@@ -52,7 +53,7 @@ export class RecordStore {
   }
 
   remove(key: string): void {
-    rmSync(this.path(key), { force: true });
+    removeFile(this.path(key));
   }
 
   list(): AttachmentRecord[] {

@@ -1,6 +1,5 @@
 // Network devices: find, list, create (bridge, veth pair), delete, change, and wait until up.
 // Every function acts on the namespace of the Rtnl it is given.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NetlinkError, isNetlinkError } from './errors.js';
 import { formatMac, parseMac } from './ip.js';
 import type { NetNs } from './netns.js';
@@ -317,6 +316,6 @@ export async function waitForLinkUp(rtnl: Rtnl, ref: LinkRef, opts: { timeoutMs?
     if (Date.now() >= deadline) {
       throw NetlinkError.of('ETIMEDOUT', op, `still ${link.up ? '' : 'admin down, '}operstate ${link.operstate} after ${timeoutMs} ms`);
     }
-    await sleep(intervalMs);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -2,9 +2,9 @@
 // that links.ts, addresses.ts and routes.ts need. npm netlink's generated rtnetlink codecs cost
 // ~16 ms of require time per process and cannot set NLA_F_NESTED, so only its socket layer is used
 // and the few structures ctnet sends are encoded here. Netlink integers are in host byte order.
-import { endianness } from 'node:os';
 
-const LE = endianness() === 'LE';
+// Without node:os (os.endianness()), which no plugin run needs otherwise: ~0.4 ms to load it.
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // Message types (linux/rtnetlink.h).
 export const RTM = {
