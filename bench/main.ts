@@ -12,7 +12,7 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import type { Result } from '../cni/types.js';
 import { CniRuntime, type PluginRun, type RuntimeConf } from '../engine/runtime.js';
 import { GATEWAY, stacks, type Stack, type StackKey } from './stacks.js';
-import { ratio, summarize, table, type Summary } from './stats.js';
+import { quotient, ratio, summarize, table, type Summary } from './stats.js';
 
 // Tag the namespaces before the sandbox module computes its prefix: a concurrent test run's
 // leftover guard then never mistakes them for its own.
@@ -391,7 +391,7 @@ function targets(report: Report): Target[] {
   // Judged on the unrounded value (a 0.997x is faster, a 0.504x is not <= 0.5x), shown to 3 places.
   const t = (name: string, goal: string, value: number, pass: (v: number) => boolean, unit = 'x') =>
     out.push({ name, goal, measured: Number.isFinite(value) ? `${Math.round(value * 1000) / 1000}${unit}` : 'n/a', pass: Number.isFinite(value) && pass(value) });
-  const of = (a: Summary, b: Summary) => (b.median > 0 ? a.median / b.median : NaN);
+  const of = (a: Summary, b: Summary) => quotient(a.median, b.median);
   const r = (l: LevelResult, op: 'add' | 'del', k: StackKey) => of(l[op][k], l[op].reference);
   if (lv0) {
     t('recommended ADD @0', '<= 0.9x reference', r(lv0, 'add', 'ctnet'), (v) => v <= 0.9);

@@ -23,7 +23,10 @@ export function summarize(samples: readonly number[]): Summary {
   return { n: s.length, median: round(median), p90: round(rank(s, 90)), p95: round(rank(s, 95)), min: round(s[0]!), max: round(s[s.length - 1]!) };
 }
 
-export const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? Math.round((a / b) * 100) / 100 : NaN);
+/** a / b, NaN when b is not a positive time. */
+export const quotient = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? a / b : NaN);
+/** The quotient to two places, as the tables show it. */
+export const ratio = (a: number, b: number) => Math.round(quotient(a, b) * 100) / 100;
 
 /** Left-aligns the first column, right-aligns the others. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

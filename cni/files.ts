@@ -1,17 +1,15 @@
 // Plugin state files (records, reservations, port claims): removing one that may already be gone.
 import { unlinkSync } from 'node:fs';
 
-/** Runs fn, ignoring a missing file (ENOENT), as a second DEL or a concurrent clean-up leaves it. */
-export function ignoreMissing(fn: () => void): void {
+/**
+ * Removes a file if it is there (a second DEL or a concurrent clean-up may have removed it). Not
+ * fs.rmSync: on Node 20 that loads its JavaScript rimraf to remove one file (~0.9 ms of a plugin
+ * run, against 0.12 for unlinkSync).
+ */
+export function removeFile(path: string): void {
   try {
-    fn();
+    unlinkSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw err;
   }
 }
-
-/**
- * Removes a file if it is there. Not fs.rmSync: on Node 20 that loads its JavaScript rimraf
- * (~0.5 ms of a plugin run) to remove one file.
- */
-export const removeFile = (path: string): void => ignoreMissing(() => unlinkSync(path));

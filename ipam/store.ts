@@ -9,7 +9,7 @@
 import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { ignoreMissing } from '../cni/files.js';
+import { removeFile } from '../cni/files.js';
 import { type IpAddr, formatAddr, parseAddr } from '../ip/address.js';
 import { acquireLock } from '../lock/flock.js';
 import { lockTimeoutMs } from './lock.js';
@@ -76,17 +76,17 @@ export class LockedStore {
         if (errnoOf(err) !== 'EEXIST') throw err;
         if (this.ownerIn(name) !== undefined) return false;
         // A crashed writer's empty file does not hold the address: replace it.
-        ignoreMissing(() => unlinkSync(path));
+        removeFile(path);
         linkSync(temp, path);
       }
       return true;
     } finally {
-      ignoreMissing(() => unlinkSync(temp));
+      removeFile(temp);
     }
   }
 
   release(r: Pick<Reservation, 'file'>): void {
-    ignoreMissing(() => unlinkSync(join(this.dir, r.file)));
+    removeFile(join(this.dir, r.file));
   }
 
   /** The round-robin cursor of range set `setIndex`; undefined when missing or unreadable. */
@@ -105,7 +105,7 @@ export class LockedStore {
     try {
       renameSync(temp, join(this.dir, LAST_RESERVED_PREFIX + setIndex));
     } catch (err) {
-      ignoreMissing(() => unlinkSync(temp));
+      removeFile(temp);
       throw err;
     }
   }
@@ -118,7 +118,7 @@ export class LockedStore {
   /** Removes temporary files left by a crashed writer (they only ever exist under the lock). */
   sweepTempFiles(): void {
     for (const name of readdirSync(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX)) ignoreMissing(() => unlinkSync(join(this.dir, name)));
+      if (name.startsWith(TEMP_PREFIX)) removeFile(join(this.dir, name));
     }
   }
 

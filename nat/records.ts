@@ -3,8 +3,8 @@
 // what was added keeps DEL right even after the rule generator changes between versions. One
 // file per attachment, written before any rule exists and removed after the last one is gone.
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { removeFile } from '../cni/files.js';
 import { join } from 'node:path';
+import { removeFile } from '../cni/files.js';
 import type { PortClaim } from './port-mappings.js';
 import type { RuleSet } from './rule.js';
 import type { Family } from './types.js';
