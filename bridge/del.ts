@@ -13,11 +13,12 @@ import { hostVethName } from './names.js';
 
 export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> {
   // Three independent clean-ups, all at once, each attempted whatever becomes of the others: the veth
-  // (the kernel takes ~15-20 ms over its deletion, on a pool thread), the addresses, which must be
+  // (looked up and deleted from pool threads, gone ~1 ms after its deletion is sent: the kernel's RCU
+  // wait after that is left to a clone, netlink/rtnl.ts's deleteLink), the addresses, which must be
   // released even if nothing else can be cleaned, and the rules. The veth goes first, and the other
   // two start once its deletion is under way (or there is none), one turn of the event loop later,
-  // when the deletion's request has reached its pool thread: that wait then overlaps their work (the
-  // IPAM store's is synchronous), and their work does not hold up the lookup's answer (~4 ms).
+  // when the deletion's request has reached its pool thread: their work (the IPAM store's is
+  // synchronous) then does not hold up the lookup's answer (~4 ms).
   let underway!: () => void;
   const started = new Promise<void>((resolve) => (underway = resolve));
   const veth = deleteVeth(args, underway).finally(underway);

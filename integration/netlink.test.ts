@@ -1,6 +1,7 @@
 // The rtnetlink layer against real kernel objects in sandbox namespaces: every socket here is opened
 // in a sandbox namespace, so no request can reach the test process's own one. iproute2 (through
 // sb.exec) is the independent witness of what the library did; socat carries real TCP over the result.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import {
   NetNs,
@@ -288,6 +289,52 @@ test('a link deletion leaves the main thread free: the event loop turns while th
   t.true(turns > 0, 'no turn of the event loop while the veth was deleted');
   t.is(await getLink(h.rtnl, 'veth1'), null);
   await t.throwsAsync(deleteLink(c.rtnl, 'eth0'), { instanceOf: NetlinkError, message: /^delete link eth0: ENODEV/ });
+});
+
+/** This process's children (zombies included), from every thread's list. */
+function children(): Set<number> {
+  const tasks = readdirSync('/proc/self/task');
+  return new Set(tasks.flatMap((id) => readFileSync(`/proc/self/task/${id}/children`, 'utf8').split(' ').filter(Boolean).map(Number)));
+}
+
+// Serial: the new children it sees must be its own deletions' clones, not another test's processes.
+test.serial('a deletion by index is answered once the link is unregistered, before the kernel answers the clone that sent it', async (t) => {
+  const h = await host(t);
+  await bridge(h);
+  const clones = new Map<number, string[]>();
+  for (let n = 1; n <= 4; n++) {
+    const c = await attach(t, h, n);
+    const eth0 = await getLink(c.rtnl, 'eth0');
+    const before = children();
+    t.true(await deleteLink(c.rtnl, eth0!.index));
+    // The clone still waits in the kernel (for ~13-40 ms); all it holds is the request's socket.
+    for (const pid of [...children()].filter((p) => !before.has(p))) {
+      try {
+        clones.set(pid, readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`)));
+      } catch {
+        // exited and reaped between the two reads
+      }
+    }
+    // Unregistered: both ends gone, as iproute2 sees it, and the bridge port with the host end.
+    t.deepEqual((await ipJson(h, ['link', 'show'], c.path)).map((l) => l['ifname']), ['lo']);
+    t.deepEqual(await ipJson(h, ['link', 'show', 'master', 'cni0']), []);
+    t.is(await getLink(h.rtnl, `veth${n}`), null);
+  }
+  t.true(clones.size > 0, 'every deletion was answered only after its clone had exited');
+  for (const fds of clones.values()) t.true(fds.length === 1 && fds[0]!.startsWith('socket:'), `a clone kept ${fds.join(', ')}`);
+  // Each clone is reaped once the kernel has answered it: none is left behind, not even a zombie.
+  const start = Date.now();
+  const left = () => [...clones.keys()].filter((pid) => children().has(pid));
+  while (left().length > 0 && Date.now() - start < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(left(), []);
+
+  // The kernel's refusals come back from the clone: the loopback cannot be deleted, a gone link is missing.
+  const c = await attach(t, h, 5);
+  const lo = await getLink(c.rtnl, 'lo');
+  const refused = await t.throwsAsync(deleteLink(c.rtnl, lo!.index), { instanceOf: NetlinkError, message: /^delete link #1: EOPNOTSUPP/ });
+  t.is(refused?.code, 'EOPNOTSUPP');
+  await t.throwsAsync(deleteLink(c.rtnl, 999999), { instanceOf: NetlinkError, message: /^delete link #999999: ENODEV/ });
+  t.false(await deleteLink(c.rtnl, 999999, { ignoreMissing: true }));
 });
 
 test('an Rtnl opened offThread answers as the main-thread one does: lookups, dumps, changes and errors', async (t) => {

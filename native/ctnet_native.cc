@@ -2,7 +2,8 @@
 // thread into a network namespace, flock(2) for the IPAM store's lock file, which must interoperate
 // with the reference host-local plugin's flock, and a netlink request sent from a libuv pool thread.
 // The kernel runs a netlink request inside the sender's sendmsg(2): deleting a veth waits there for
-// RCU grace periods (~20 ms), which would stall the main thread. Everything else stays in TypeScript.
+// RCU grace periods (~20 ms), which would stall the main thread (link-deletion.cc spares the caller
+// even that). Everything else stays in TypeScript.
 #include <napi.h>
 
 #include <cerrno>
@@ -15,6 +16,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <vector>
+
+#include "link-deletion.h"
 
 namespace {
 
@@ -60,12 +63,14 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return ThrowErrno(info.Env(), "flock", errno);
 }
 
-// netlinkOpen(protocol): a netlink socket bound by the kernel, in the calling thread's namespace (the
-// caller opens it inside a namespace window); requests on it act on that namespace from any thread.
-// Replies are bounded by a receive timeout, so a pool thread can never wait forever.
+// netlinkOpen(protocol[, groups]): a netlink socket bound by the kernel, in the calling thread's
+// namespace (the caller opens it inside a namespace window), subscribed to the multicast groups of
+// the `groups` bitmask; requests on it act on that namespace from any thread. Replies are bounded by
+// a receive timeout, so a pool thread can never wait forever.
 Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "expected a protocol number").ThrowAsJavaScriptException();
+  bool groupsGiven = info.Length() == 2 && info[1].IsNumber();
+  if (!(info.Length() == 1 || groupsGiven) || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "expected a protocol number and optionally a bitmask of multicast groups").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, info[0].As<Napi::Number>().Int32Value());
@@ -73,6 +78,7 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
   timeval timeout{10, 0};
   sockaddr_nl local{};
   local.nl_family = AF_NETLINK;
+  if (groupsGiven) local.nl_groups = info[1].As<Napi::Number>().Uint32Value();
   if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
     int err = errno;
     close(fd);
@@ -171,6 +177,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen));
   exports.Set("netlinkTransact", Napi::Function::New(env, NetlinkTransact));
+  exports.Set("netlinkDeleteLink", Napi::Function::New(env, NetlinkDeleteLink));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("CLONE_NEWNET", Napi::Number::New(env, CLONE_NEWNET));
   constants.Set("CLONE_NEWNS", Napi::Number::New(env, CLONE_NEWNS));

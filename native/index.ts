@@ -8,14 +8,24 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   flock(fd: number, op: number): boolean;
-  /** A netlink socket of `protocol` in the calling thread's namespace; close it with fs.closeSync. */
-  netlinkOpen(protocol: number): number;
+  /**
+   * A netlink socket of `protocol` in the calling thread's namespace, subscribed to the multicast
+   * groups of the `groups` bitmask; close it with fs.closeSync.
+   */
+  netlinkOpen(protocol: number, groups?: number): number;
   /**
    * Sends a request (one message, or an nfnetlink batch) from a libuv pool thread; resolves with
    * every reply byte up to the ACK, error or DONE of the message numbered `until` (or an error for the first).
    * With `keep`, only the replies whose bytes contain it, besides errors, ACKs and DONE.
    */
   netlinkTransact(fd: number, request: Buffer, until: number, keep?: Buffer): Promise<Buffer>;
+  /**
+   * Sends an RTM_DELLINK of link `index` on `fd` from a clone of the process and resolves with 0 once
+   * `listener` (subscribed to RTMGRP_LINK in the link's namespace) has seen the link unregistered, or
+   * with the kernel's answer (0 or -errno) if that comes first: not after the RCU wait the kernel
+   * makes before it answers (native/link-deletion.cc). It closes both sockets.
+   */
+  netlinkDeleteLink(fd: number, listener: number, request: Buffer, index: number): Promise<number>;
   constants: {
     CLONE_NEWNET: number;
     CLONE_NEWNS: number;

@@ -231,9 +231,12 @@ export async function createVeth(rtnl: Rtnl, o: VethOptions): Promise<Link> {
  */
 export async function deleteLink(rtnl: Rtnl, ref: LinkRef, opts: { ignoreMissing?: boolean } = {}): Promise<boolean> {
   const { header, attrs } = select(ref);
+  const op = `delete link ${linkLabel(ref)}`;
   try {
-    // Off the main thread: the kernel holds the sender for a few RCU grace periods.
-    await rtnl.requestOffThread(`delete link ${linkLabel(ref)}`, RTM.DELLINK, [header, encodeAttrs(attrs)]);
+    // Off the main thread either way: the kernel holds the sender for a few RCU grace periods. By
+    // index, the link's own notification tells when it is gone, without waiting for the answer.
+    if (typeof ref === 'number') await rtnl.deleteLink(op, ref, [header]);
+    else await rtnl.requestOffThread(op, RTM.DELLINK, [header, encodeAttrs(attrs)]);
     return true;
   } catch (err) {
     if (opts.ignoreMissing && isNetlinkError(err, 'ENODEV')) return false;

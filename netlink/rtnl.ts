@@ -7,18 +7,22 @@
 // used (its rtnetlink codecs cost ~25 ms of require time; wire.ts encodes messages), and it is loaded
 // by the first request that needs it.
 //
-// A slow request (a veth's deletion waits ~20 ms for RCU grace periods) goes through
-// requestOffThread(): a second socket of the same namespace, on a libuv pool thread, while
-// JavaScript (and the iptables child) get on with the rest of the command. An Rtnl opened with
-// `offThread` sends every request that way: a DEL's two or three requests then never load npm
-// netlink (~4 ms of a bridge DEL).
+// A slow request goes through requestOffThread(): a second socket of the same namespace, on a libuv
+// pool thread, while JavaScript (and the iptables child) get on with the rest of the command. An Rtnl
+// opened with `offThread` sends every request that way: a DEL's two or three requests then never load
+// npm netlink (~4 ms of a bridge DEL). A link's deletion by index, whose answer the kernel holds back
+// ~20 ms for RCU grace periods, goes through deleteLink(), which resolves as soon as the link is gone.
+import { closeSync } from 'node:fs';
 import type { NetlinkSocket } from 'netlink/dist/netlink.js';
+import { native } from '../native/index.js';
 import { NetlinkError, toNetlinkError } from './errors.js';
 import { originalNetNs, type NetNs } from './netns.js';
 import { errnoOf, OffThreadSocket } from './off-thread-socket.js';
-import { NLMSG_DONE, NLMSG_ERROR, NLM_F, readS32, type WireMessage } from './wire.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F, RTM, nlmsghdr, readS32, type WireMessage } from './wire.js';
 
 const NETLINK_ROUTE = 0;
+/** The multicast group of link notifications (RTM_NEWLINK, RTM_DELLINK). */
+const RTMGRP_LINK = 1;
 /** The kernel answers in microseconds; this only keeps a plugin from hanging forever on a lost reply. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -61,6 +65,26 @@ export class Rtnl {
    */
   async requestOffThread(op: string, type: number, payload: Buffer[], flags = 0): Promise<void> {
     await this.enqueue(op, () => this.sendOffThread(op, type, payload, flags));
+  }
+
+  /**
+   * Deletes link `index` (`payload`: its ifinfomsg) and resolves once the kernel has unregistered
+   * it: out of its namespace, a veth's peer out of its own, their names free. The kernel answers
+   * the request itself ~20 ms later, after RCU grace periods; that wait happens in a clone of the
+   * process (native/link-deletion.cc), which this process does not wait for, even to exit. In turn
+   * with this socket's other requests; rejects with a NetlinkError naming op, as request() does.
+   */
+  deleteLink(op: string, index: number, payload: Buffer[]): Promise<void> {
+    return this.enqueue(op, async () => {
+      let answer: number;
+      try {
+        const { fd, listener } = inNamespace(this.ns, openDeletionSockets);
+        answer = await native().netlinkDeleteLink(fd, listener, Buffer.concat([nlmsghdr(RTM.DELLINK, NLM_F.ACK, 1, payload), ...payload]), index);
+      } catch (err) {
+        throw toNetlinkError(err, op);
+      }
+      if (answer !== 0) throw NetlinkError.fromErrno(answer, op);
+    });
   }
 
   /** A dump request: every object of a kind (links, addresses, routes) matching the header. */
@@ -116,6 +140,17 @@ export class Rtnl {
       this.socket?.close();
       return this.offThread.close();
     });
+  }
+}
+
+/** A request socket and a listener of link notifications, in the calling thread's namespace. */
+function openDeletionSockets(): { fd: number; listener: number } {
+  const fd = native().netlinkOpen(NETLINK_ROUTE);
+  try {
+    return { fd, listener: native().netlinkOpen(NETLINK_ROUTE, RTMGRP_LINK) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
 }
 
