@@ -42,13 +42,15 @@ constexpr int kTimeoutMs = 10000;
 // All the clone touches: its stack follows it in the same mapping.
 struct Deletion {
   int fd;
-  int answer;  // the kernel's: 0 or -errno, written before the clone exits
+  int answer;  // the kernel's: 0 or -errno, written before the clone exits; kNoAnswer until then
   uint32_t seq;
   uint32_t length;
   uint8_t request[512];
   uint8_t reply[4096];
 };
 constexpr size_t kMappingSize = 64 * 1024;
+// A clone that exits without an answer was killed before the kernel had one for it.
+constexpr int kNoAnswer = 1;
 
 // The clone shares the calling thread's TLS, where errno lives, and must not write it: its system
 // calls go without libc, and without a stack protector (whose canary is read from the TLS too).
@@ -166,6 +168,7 @@ class LinkDeletion : public Napi::AsyncWorker {
     }
     auto* d = static_cast<Deletion*>(mapping);
     d->fd = fd_;
+    d->answer = kNoAnswer;
     d->seq = reinterpret_cast<const nlmsghdr*>(request_.data())->nlmsg_seq;
     d->length = static_cast<uint32_t>(request_.size());
     std::memcpy(d->request, request_.data(), request_.size());
@@ -205,7 +208,10 @@ class LinkDeletion : public Napi::AsyncWorker {
       int ready = poll(watched, 2, static_cast<int>(left));
       if (ready < 0 && errno != EINTR) return -errno;
       if (ready <= 0) continue;
-      if (watched[1].revents != 0) return __atomic_load_n(&d->answer, __ATOMIC_ACQUIRE);
+      if (watched[1].revents != 0) {
+        int answer = __atomic_load_n(&d->answer, __ATOMIC_ACQUIRE);
+        return answer == kNoAnswer ? -ECANCELED : answer;
+      }
       if (watched[0].revents == 0) continue;
       ssize_t got = recv(listener_, buffer_, sizeof buffer_, MSG_DONTWAIT);
       // Notifications lost to an overrun: the clone's answer decides.
