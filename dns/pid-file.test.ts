@@ -38,9 +38,12 @@ test('a stale pid file (dead process, or a live one that is no responder) is tak
 test("a live responder's pid file is not taken, nor removed by another process", async (t) => {
   const path = tempFile(t);
   // A stand-in "responder": any process whose command line carries the daemon's marker.
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', DAEMON_ARG, 'x'], { stdio: 'ignore' });
+  // After `--`: node would refuse the marker as an option of its own and exit at once (a race this
+  // test used to win only while that exit was slower than its assertions).
+  const child = spawn(process.execPath, ['-e', 'process.stdout.write("up"); setTimeout(() => {}, 20000)', '--', DAEMON_ARG, 'x'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => child.kill('SIGKILL'));
-  await new Promise((resolve) => child.once('spawn', resolve));
+  // Its first output: node is running the script, past its option parsing.
+  await new Promise((resolve) => child.stdout.once('data', resolve));
   writeFileSync(path, `${child.pid}\n`);
   t.is(runningPid(path), child.pid);
   t.is(readyPid(path), undefined);
