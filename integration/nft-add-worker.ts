@@ -1,6 +1,7 @@
 // Run by nft-add.test.ts inside a sandbox's host namespace (nf_tables and iptables act on the
 // namespace a process is in): applies attachment plans through iptables-restore alone or through
-// nf_tables, checks or removes them through iptables alone, or dumps chains' nf_tables rules.
+// nf_tables (and looks up the rules by the handles the latter answers), checks or removes them
+// through iptables alone, or dumps chains' nf_tables rules.
 // Reads {mode, plans?, chains?} as JSON on stdin and writes its answer as JSON on stdout.
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +11,10 @@ import { ERESTART, nftFamily, NfTables } from '../netlink/nftables.js';
 import { RuleEngine } from '../nat/engine.js';
 import { systemIptables, type Iptables } from '../nat/iptables.js';
 import { addThroughNftables } from '../nat/nft-apply.js';
-import type { FamilyPlan } from '../nat/rule.js';
+import { commentOf, type FamilyPlan } from '../nat/rule.js';
 
 interface Input {
-  mode: 'iptables' | 'nft' | 'check' | 'remove-iptables' | 'dump' | 'stale-generation';
+  mode: 'iptables' | 'nft' | 'handles' | 'check' | 'remove-iptables' | 'dump' | 'stale-generation';
   plans?: FamilyPlan[][];
   /** For dump: [family, table, chain]. */
   chains?: Array<[4 | 6, string, string]>;
@@ -33,9 +34,25 @@ async function main(): Promise<unknown> {
       const added: boolean[] = [];
       for (const p of plans) {
         for (const f of p) await engine(iptablesOnly).ensureShared(f.family, f.shared);
-        added.push(await addThroughNftables(p));
+        added.push((await addThroughNftables(p)) !== undefined);
       }
       return added;
+    }
+    case 'handles': {
+      // Each appended rule's handle, as the ADD answered it, next to the tags a dump of its chain and
+      // a lookup by that handle find there; then lookups that must find nothing.
+      const p = plans[0]!;
+      for (const f of p) await engine(iptablesOnly).ensureShared(f.family, f.shared);
+      const owned = (await addThroughNftables(p)) ?? [];
+      const rules = owned.flatMap((set, i) => set.rules.map((r) => ({ family: nftFamily(p[i]!.family), table: r.table, chain: r.chain, handle: r.handle, comment: commentOf(r) })));
+      const refs = rules.map((r) => ({ ...r, handle: BigInt(r.handle ?? 0) }));
+      const [dumped, lookedUp] = await Promise.all([
+        Promise.all(refs.map((r) => NfTables.using((nft) => nft.rules(r.family, r.table, r.chain)).then((all) => all?.find((d) => d.handle === r.handle)?.comment))),
+        NfTables.using((nft) => nft.rulesByHandle(refs)).then((found) => found.map((f) => f?.comment)),
+      ]);
+      const last = refs.at(-1)!;
+      const missing = await NfTables.using((nft) => nft.rulesByHandle([{ ...last, handle: last.handle + 1000n }, { ...last, chain: 'NO-SUCH-CHAIN' }, last]));
+      return { rules: rules.map((r, i) => ({ where: `${r.family} ${r.table}`, handle: r.handle, comment: r.comment, dumped: dumped[i], lookedUp: lookedUp[i] })), missing: missing.map((m) => m?.comment ?? null) };
     }
     case 'check':
       for (const p of plans) await engine(iptablesOnly).check(p);

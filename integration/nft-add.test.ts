@@ -83,6 +83,20 @@ test('every layout rule shape: nf_tables gets the bytes iptables-restore makes, 
   for (const family of [4, 6] as const) t.deepEqual((await saveText(viaNft, family)).filter(isOwned), [], `IPv${family}: only shared items are left`);
 });
 
+test('an ADD through nf_tables answers each rule\'s handle: a dump of its chain and a lookup by handle find the rule\'s tag under it; a lookup of what is not there finds nothing', async (t) => {
+  const sb = await Sandbox.create(t);
+  const r = await inSandbox<{ rules: Array<{ where: string; handle?: string; comment?: string; dumped?: string; lookedUp?: string }>; missing: Array<string | null> }>(sb, { mode: 'handles', plans: [planAttachment(specs[0]!).families] });
+  t.true(r.rules.length > 10, JSON.stringify(r.rules));
+  t.is(new Set(r.rules.map((x) => `${x.where} ${x.handle ?? ''}`)).size, r.rules.length, 'distinct handles in each table');
+  for (const x of r.rules) {
+    t.regex(x.handle ?? '', /^[1-9]\d*$/);
+    t.truthy(x.comment);
+    t.is(x.dumped, x.comment, `handle ${x.handle ?? '?'}: dumped`);
+    t.is(x.lookedUp, x.comment, `handle ${x.handle ?? '?'}: looked up`);
+  }
+  t.deepEqual(r.missing, [null, null, r.rules.at(-1)!.comment!], 'a handle not used, a chain that does not exist, then the last rule again');
+});
+
 test('a rule nft-encoding does not know (an ipset condition) sends the whole ADD through iptables-restore', async (t) => {
   const plan = planAttachment({ ...base, containerId: 'set', ips: ['10.88.0.5/24'], nat: { conditionsV4: ['-m', 'set', '--match-set', 'allowed', 'src'] }, portMappings: [{ hostPort: 8080, containerPort: 80 }] });
   const sb = await Sandbox.create(t);

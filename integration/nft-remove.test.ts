@@ -3,7 +3,10 @@
 // x_tables, nothing in nf_tables) the same DEL takes the iptables-restore path. Programs are seen
 // through a PATH of logging wrappers in front of the real ones.
 import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { attachmentKey } from '../nat/names.js';
+import type { AttachmentRecord } from '../nat/records.js';
 import { addContainer, HOST4, iptablesWrappers as wrappers, portmapConfig, probe, reach, runPlugin, serve, topology, type Ctr, type Topology } from '../nat/testing.js';
 
 async function saved(topo: Topology, variant: 'nft' | 'legacy'): Promise<string[]> {
@@ -60,4 +63,41 @@ test('portmap DEL through nf_tables when a rule of the attachment is gone alread
   t.is(del.exitCode, 0, del.stdout);
   t.deepEqual(ipt.take(), []);
   t.deepEqual((await saved(topo, 'nft')).filter((l) => l.includes(keyOf(c1))), []);
+});
+
+test('portmap DEL through nf_tables by the handles its ADD recorded; a handle that names another attachment\'s rule now is not trusted: the rule is found by its tag, and the other attachment keeps its rules', async (t) => {
+  const topo = await topology(t);
+  const ipt = wrappers(t, 'nft');
+  const cs = [await addContainer(topo, 1), await addContainer(topo, 2), await addContainer(topo, 3)];
+  for (const [i, c] of cs.entries()) {
+    await serve(topo, c.ns.path, 80, `c${i + 1}`);
+    const add = await runPlugin(topo, 'portmap', { command: 'ADD', config: portmapConfig(c, [{ hostPort: 8080 + i, containerPort: 80 }]), containerId: c.id, netns: c.ns.path, env: ipt.env });
+    t.is(add.exitCode, 0, add.stdout);
+  }
+  const [c1, c2, c3] = cs as [Ctr, Ctr, Ctr];
+  const recordPath = (c: Ctr) => join(topo.dataDir, 'attachments', `${keyOf(c)}.json`);
+  const record = (c: Ctr) => JSON.parse(readFileSync(recordPath(c), 'utf8')) as AttachmentRecord;
+  const handles = (c: Ctr) => record(c).families.flatMap((f) => f.owned.rules.map((r) => r.handle));
+  t.true(handles(c1).every((h) => h === undefined), 'the first ADD went through iptables-restore: no handles');
+  t.true(handles(c2).some((h) => h !== undefined) && handles(c3).some((h) => h !== undefined), JSON.stringify([handles(c2), handles(c3)]));
+
+  // c2's record now says c3's handles, as if c2's rules had gone and c3's taken their handles.
+  const stale = record(c2);
+  const theirs = record(c3);
+  stale.families.forEach((f, i) => f.owned.rules.forEach((r, j) => (r.handle = theirs.families[i]!.owned.rules[j]!.handle)));
+  writeFileSync(recordPath(c2), JSON.stringify(stale));
+  ipt.take();
+  const before = await saved(topo, 'nft');
+  const del = (c: Ctr) => runPlugin(topo, 'portmap', { command: 'DEL', config: { cniVersion: '1.0.0', name: 'n1', type: 'portmap' }, containerId: c.id, netns: '', env: ipt.env });
+  t.is((await del(c2)).exitCode, 0);
+  t.deepEqual(ipt.take(), [], 'still no iptables program');
+  t.deepEqual(await saved(topo, 'nft'), before.filter((l) => !l.includes(keyOf(c2))), 'exactly c2\'s lines are gone');
+  t.is(await reach(topo, topo.client.path, HOST4, 8082), 'c3');
+
+  // c3's own handles are right: its rules go by them, c1's stay.
+  t.is((await del(c3)).exitCode, 0);
+  t.deepEqual(ipt.take(), []);
+  t.deepEqual(await saved(topo, 'nft'), before.filter((l) => !l.includes(keyOf(c2)) && !l.includes(keyOf(c3))));
+  t.is(await probe(topo, topo.client.path, HOST4, 8082), undefined);
+  t.is(await reach(topo, topo.client.path, HOST4, 8080), 'c1');
 });

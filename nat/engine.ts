@@ -7,10 +7,11 @@
 //   chains and appends the owned rules. No iptables-save: the cost does not grow with the rules
 //   installed. If a shared item is missing (first use, or someone flushed a built-in chain), the
 //   committed part is undone, the shared items are repaired under a lock, and the batch runs again.
-// - DEL: where iptables keeps its rules in nf_tables, the attachment's tagged rules and its chains
-//   are deleted there in one transaction, with no iptables process (nft-remove.ts). Otherwise one
-//   batch of exact deletes from the recorded rule set; if anything in it is already gone, the
-//   fallback reads iptables-save and deletes what still carries the attachment's tag.
+// - DEL: where iptables keeps its rules in nf_tables, the attachment's rules (by the handles its
+//   ADD recorded, else by their tags) and its chains are deleted there in one transaction, with no
+//   iptables process (nft-remove.ts). Otherwise one batch of exact deletes from the recorded rule
+//   set; if anything in it is already gone, the fallback reads iptables-save and deletes what
+//   still carries the attachment's tag.
 // - Each table's COMMIT is a transaction of its own, so a batch failing in its second table has
 //   committed the first: that part is removed again before the error is reported.
 import { checkpoint } from '../cni/checkpoint.js';
@@ -18,7 +19,7 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import { withLock } from '../lock/flock.js';
 import { RestoreError, type Iptables } from './iptables.js';
 import { keyOfChain, parseTag, type ParsedTag } from './names.js';
-import { applyBatch, BUILTIN_CHAINS as BUILTIN, checkBatch, removeBatch, sharedBatch, type Batch, type FamilyPlan, type RuleSet, type SharedItem } from './rule.js';
+import { applyBatch, BUILTIN_CHAINS as BUILTIN, checkBatch, commentOf, removeBatch, sharedBatch, type Batch, type FamilyPlan, type RuleSet, type SharedItem } from './rule.js';
 import { parseSave, sweepBatch } from './save.js';
 import type { Family } from './types.js';
 
@@ -32,8 +33,8 @@ export interface EngineOptions {
 function keysOf(sets: readonly RuleSet[]): Set<string> {
   const keys = new Set<string>();
   for (const r of sets.flatMap((s) => s.rules)) {
-    const i = r.args.indexOf('--comment');
-    const tag = i >= 0 ? parseTag(r.args[i + 1] ?? '') : undefined;
+    const comment = commentOf(r);
+    const tag = comment !== undefined ? parseTag(comment) : undefined;
     if (tag) keys.add(tag.key);
   }
   return keys;
@@ -52,15 +53,18 @@ export class RuleEngine {
   /**
    * Applies every family's plan, or none: in one nf_tables transaction where it can (nft-apply.ts),
    * else through iptables-restore, removing the families that succeeded when another fails.
+   * Resolves with the plans' owned sets as applied: their rules carry their nf_tables handles when
+   * they went in through nf_tables.
    */
-  async apply(plans: readonly FamilyPlan[]): Promise<void> {
-    if (plans.length > 0 && (await this.ipt.addOwned?.(plans))) {
+  async apply(plans: readonly FamilyPlan[]): Promise<RuleSet[]> {
+    const added = plans.length > 0 ? await this.ipt.addOwned?.(plans) : undefined;
+    if (added) {
       for (const p of plans) checkpoint(`nat-ipv${p.family}-applied`);
-      return;
+      return added;
     }
     const results = await Promise.allSettled(plans.map((p) => this.applyFamily(p)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (!failure) return;
+    if (!failure) return plans.map((p) => p.owned);
     await Promise.allSettled(plans.filter((_, i) => results[i]!.status === 'fulfilled').map((p) => this.remove(p.family, [p.owned])));
     throw failure.reason;
   }

@@ -15,6 +15,7 @@ import { planAttachment, sharedLayout, type InstallPlan } from './layout.js';
 import { attachmentKey } from './names.js';
 import { PortStore, type PortHolder } from './port-store.js';
 import { RecordStore, type AttachmentRecord } from './records.js';
+import type { RuleSet } from './rule.js';
 import type { AttachmentRef, ContainerSpec, ValidAttachment } from './types.js';
 
 /** Records describe kernel state that a reboot wipes, so they live on tmpfs and vanish with it. */
@@ -100,16 +101,30 @@ export class IptablesBackend implements FirewallBackend {
     // Recorded before anything exists, so a crash at any later point leaves DEL a way to clean up.
     this.records.write(rec);
     checkpoint('nat-recorded');
+    let applied: RuleSet[];
     try {
       await this.ports.reserve(holderOf(rec), plan.claims);
       checkpoint('nat-ports-reserved');
-      await this.engine.apply(plan.families);
+      applied = await this.engine.apply(plan.families);
     } catch (err) {
       await this.ports.release(rec.key, rec.claims).catch((e: Error) => this.log(`cannot release the port reservations of ${rec.containerId}: ${e.message}`));
       this.records.remove(rec.key);
       throw err;
     }
+    if (applied.some((s) => s.rules.some((r) => r.handle !== undefined))) this.recordHandles(rec, applied);
     await flushUdp(plan.udp, this.log);
+  }
+
+  /**
+   * Rewrites the record with the rules' nf_tables handles, which spare DEL reading the shared
+   * chains whole. Without them (this failed, or a crash came first) DEL finds the rules by their tags.
+   */
+  private recordHandles(rec: AttachmentRecord, applied: readonly RuleSet[]): void {
+    try {
+      this.records.write({ ...rec, families: rec.families.map((f, i) => ({ family: f.family, owned: applied[i] ?? f.owned })) });
+    } catch (err) {
+      this.log(`cannot record the nf_tables handles of ${rec.containerId}'s rules (DEL will look for them by tag): ${(err as Error).message}`);
+    }
   }
 
   async verify(plan: InstallPlan): Promise<void> {

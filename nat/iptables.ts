@@ -27,17 +27,19 @@ export interface Iptables {
   /** Does the rule exist? (false also when its chain does not.) */
   check(family: Family, rule: Rule): Promise<boolean>;
   /**
-   * Removes the sets' owned chains and the rules tagged with one of `keys` in the chains the sets'
-   * rules live in, with no iptables process, where iptables keeps its rules in nf_tables. false:
-   * nothing was changed (nothing found, legacy iptables, or refused), and restore() should do it.
+   * Removes the sets' owned chains and their rules in other chains (by recorded handle where that
+   * still names the rule, else every rule tagged with one of `keys` in the chain), with no iptables
+   * process, where iptables keeps its rules in nf_tables. false: nothing was changed (nothing
+   * found, legacy iptables, or refused), and restore() should do it.
    */
   removeTagged?(family: Family, sets: readonly RuleSet[], keys: ReadonlySet<string>): Promise<boolean>;
   /**
    * Creates the plans' owned chains and appends their owned rules (every family at once) with no
    * iptables process, where iptables keeps its rules in nf_tables and the plans' shared items are
-   * there. false: nothing was changed, and restore() should do it.
+   * there. Resolves with the plans' owned sets, each rule with the handle it got; undefined:
+   * nothing was changed, and restore() should do it.
    */
-  addOwned?(plans: readonly FamilyPlan[]): Promise<boolean>;
+  addOwned?(plans: readonly FamilyPlan[]): Promise<RuleSet[] | undefined>;
 }
 
 const bin = (family: Family, tool: '' | '-restore' | '-save') => `${family === 6 ? 'ip6tables' : 'iptables'}${tool}`;

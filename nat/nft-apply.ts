@@ -1,8 +1,9 @@
 // Adding an attachment's rules with no iptables process: where iptables keeps its rules in
 // nf_tables (iptables-nft), the owned chains are created (or emptied) and the owned rules appended,
-// IPv4 and IPv6 alike, in one nf_tables transaction, each rule encoded as iptables-nft encodes it (nft-encoding.ts), so
-// iptables -C, -D and iptables-save see the rules iptables-restore would have made. An ADD then no
-// longer pays for starting execa, forking node and running iptables-restore (~35 ms per plugin).
+// IPv4 and IPv6 alike, in one nf_tables transaction, each rule encoded as iptables-nft encodes it
+// (nft-encoding.ts), so iptables -C, -D and iptables-save see the rules iptables-restore would have
+// made. An ADD then no longer pays for starting execa, forking node and running iptables-restore
+// (~35 ms per plugin).
 //
 // The shared items the rules rely on must already be in nf_tables: each shared rule is looked for,
 // expression by expression, in its chain. Finding them there is also what says iptables is the nft
@@ -11,13 +12,14 @@
 // saw, as iptables-nft-restore binds its own, so a shared item deleted meanwhile cannot leave rules
 // nothing jumps to: the kernel refuses it (ERESTART) and the lookups run again. When anything is
 // missing or cannot be encoded, or nf_tables refuses the transaction (which then changed nothing),
-// the answer is false and the caller takes the iptables-restore path, which repairs shared items
-// and reports errors.
+// the answer is undefined and the caller takes the iptables-restore path, which repairs shared
+// items and reports errors. The kernel echoes each rule appended with its handle, which the
+// answer carries for the attachment's record: DEL finds the rule by it (nft-remove.ts).
 import { isCounter, type NftExpr } from '../netlink/nft-expr.js';
 import type { NetlinkError } from '../netlink/errors.js';
 import { ERESTART, nftFamily, NfTables, type NftChange } from '../netlink/nftables.js';
 import { encodeRule } from './nft-encoding.js';
-import { APPLY_ORDER, BUILTIN_CHAINS, type FamilyPlan, type Table } from './rule.js';
+import { APPLY_ORDER, BUILTIN_CHAINS, commentOf, type FamilyPlan, type Rule, type RuleSet, type Table } from './rule.js';
 
 /** Other transactions committed between the lookups and ours: look again, then leave it to iptables-restore. */
 const GENERATION_ATTEMPTS = 3;
@@ -28,39 +30,46 @@ const inApplyOrder = <T extends { table: Table }>(xs: readonly T[]): T[] => APPL
 const sameRule = (a: readonly NftExpr[], b: readonly NftExpr[]) => a.length === b.length && a.every((e, i) => e.equals(b[i]!));
 
 /**
- * Appends the plans' owned rules (after their owned chains), every family in one transaction;
- * false: nothing changed, use iptables.
+ * Appends the plans' owned rules (after their owned chains), every family in one transaction, and
+ * answers the plans' owned sets with each rule's handle; undefined: nothing changed, use iptables.
  */
-export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<boolean> {
+export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<RuleSet[] | undefined> {
   const changes: NftChange[] = [];
+  /** Per change, the owned rule it appends. */
+  const appending: Array<Rule | undefined> = [];
   for (const plan of plans) {
     const family = nftFamily(plan.family);
-    for (const c of inApplyOrder(plan.owned.chains)) changes.push({ kind: 'create-chain', family, ...c }, { kind: 'flush', family, ...c });
+    for (const c of inApplyOrder(plan.owned.chains)) {
+      changes.push({ kind: 'create-chain', family, ...c }, { kind: 'flush', family, ...c });
+      appending.push(undefined, undefined);
+    }
     for (const r of inApplyOrder(plan.owned.rules)) {
       const encoded = encodeRule(plan.family, r.table, r.args);
-      if (!encoded) return false;
+      if (!encoded) return undefined;
       changes.push({ kind: 'append', family, table: r.table, chain: r.chain, ...encoded });
+      appending.push(r);
     }
   }
   const lookups = sharedLookups(plans);
-  if (changes.length === 0 || !lookups) return false;
+  if (changes.length === 0 || !lookups) return undefined;
   try {
     return await NfTables.using(async (nft) => {
       for (let attempt = 1; attempt <= GENERATION_ATTEMPTS; attempt++) {
         const generation = await nft.generation();
         // Every lookup at once, each on its own socket.
-        if (!(await Promise.all(lookups.map((present) => present()))).every(Boolean)) return false;
+        if (!(await Promise.all(lookups.map((present) => present()))).every(Boolean)) return undefined;
         try {
-          await nft.commit(changes, generation);
-          return true;
+          const handles = await nft.commit(changes, generation);
+          const handleOf = new Map(handles.flatMap((h, i) => (h !== undefined && appending[i] ? [[appending[i]!, String(h)] as const] : [])));
+          return plans.map(({ owned }) => ({ chains: owned.chains, rules: owned.rules.map((r) => (handleOf.has(r) ? { ...r, handle: handleOf.get(r) } : r)) }));
         } catch (err) {
           if ((err as NetlinkError).errno !== ERESTART) throw err;
         }
       }
-      return false;
+      return undefined;
     });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -81,8 +90,8 @@ function sharedLookups(plans: readonly FamilyPlan[]): Array<() => Promise<boolea
       if (!want) return undefined;
       const exprs = significant(want.exprs);
       // Only the rules holding the item's comment reach JavaScript: a shared chain may hold thousands.
-      const i = item.args.indexOf('--comment');
-      const containing = i >= 0 ? Buffer.from(item.args[i + 1] ?? '') : undefined;
+      const comment = commentOf(item);
+      const containing = comment !== undefined ? Buffer.from(comment) : undefined;
       lookups.push(async () => ((await NfTables.using((nft) => nft.rules(family, item.table, item.chain, containing))) ?? []).some((r) => sameRule(significant(r.exprs), exprs)));
     }
   }

@@ -13,6 +13,17 @@ export interface Rule {
   table: Table;
   chain: string;
   args: readonly string[];
+  /**
+   * Its nf_tables handle (decimal), where the ADD that made it learned it (nft-apply.ts): DEL then
+   * finds it in a long shared chain without reading the chain (nft-remove.ts).
+   */
+  handle?: string;
+}
+
+/** The rule's --comment (an owned rule's tag). */
+export function commentOf(rule: Pick<Rule, 'args'>): string | undefined {
+  const i = rule.args.indexOf('--comment');
+  return i >= 0 ? rule.args[i + 1] : undefined;
 }
 
 export interface ChainRef {

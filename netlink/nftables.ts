@@ -1,5 +1,5 @@
-// nf_tables over nfnetlink, just enough to find rules by their comment or expressions and to create
-// chains, append rules and delete rules and chains in one transaction. iptables-nft keeps iptables
+// nf_tables over nfnetlink, just enough to find rules by their handle, comment or expressions and
+// to create chains, append rules and delete rules and chains in one transaction. iptables-nft keeps iptables
 // rules as nf_tables rules (its matches and targets as xt "compat" expressions), so the comment of
 // a rule iptables-restore added is readable here and the rule can be deleted by its handle, with no
 // iptables process: what `iptables -D` does underneath, minus the process start and the
@@ -101,6 +101,16 @@ export function ruleComment(attrs: Map<number, Buffer>): string | undefined {
   return undefined;
 }
 
+/** A NEWRULE message (a dump's entry, a lookup's answer or an echo) as an NftRule; undefined for anything else. */
+function parseRule(m: WireMessage): NftRule | undefined {
+  if (m.type !== nftType(NFT_MSG.NEWRULE)) return undefined;
+  const attrs = decodeAttrs(m.data.subarray(NFGENMSG_LEN));
+  const handle = attrs.get(NFTA_RULE.HANDLE);
+  if (!handle || handle.length < 8) return undefined;
+  const exprs = eachAttr(attrs.get(NFTA_RULE.EXPRESSIONS) ?? Buffer.alloc(0)).flatMap(([type, e]) => (type === NFTA_LIST_ELEM ? [e] : []));
+  return { chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: handle.readBigUInt64BE(0), comment: ruleComment(attrs), exprs };
+}
+
 /**
  * One socket's worth of nf_tables requests, each sent from a pool thread (a commit waits for the
  * kernel's synchronize_rcu; the rest is cheap, but they share the socket), one at a time.
@@ -135,17 +145,34 @@ export class NfTables {
       [NFTA_RULE.CHAIN, str(chain)],
     ]);
     const replies = await this.request(op, { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.DUMP, payload: [nfgenmsg(NFPROTO[family]), filter] }, containing);
-    if (replies === undefined) return undefined;
-    const rules: NftRule[] = [];
-    for (const m of replies) {
-      if (m.type !== nftType(NFT_MSG.NEWRULE)) continue;
-      const attrs = decodeAttrs(m.data.subarray(NFGENMSG_LEN));
-      const handle = attrs.get(NFTA_RULE.HANDLE);
-      if (!handle || handle.length < 8) continue;
-      const exprs = eachAttr(attrs.get(NFTA_RULE.EXPRESSIONS) ?? Buffer.alloc(0)).flatMap(([type, e]) => (type === NFTA_LIST_ELEM ? [e] : []));
-      rules.push({ chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: handle.readBigUInt64BE(0), comment: ruleComment(attrs), exprs });
-    }
-    return rules;
+    return replies?.flatMap((m) => parseRule(m) ?? []);
+  }
+
+  /**
+   * Rules by handle, each looked up on its own (no chain is read whole), all in one round trip; a
+   * rule, chain or table that does not exist gives undefined in its place.
+   */
+  async rulesByHandle(refs: ReadonlyArray<NftChain & { handle: bigint }>): Promise<Array<NftRule | undefined>> {
+    if (refs.length === 0) return [];
+    const op = 'look up nf_tables rules by handle';
+    // Led by a GETGEN, which always succeeds: a refused first message ends a transaction's answer.
+    const lead: OutgoingMessage = { type: nftType(NFT_MSG.GETGEN), flags: NLM_F.ACK, payload: [nfgenmsg(0)] };
+    const gets = refs.map((r): OutgoingMessage => {
+      const attrs = encodeAttrs([
+        [NFTA_RULE.TABLE, str(r.table)],
+        [NFTA_RULE.CHAIN, str(r.chain)],
+        [NFTA_RULE.HANDLE, be64(r.handle)],
+      ]);
+      return { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[r.family]), attrs] };
+    });
+    const replies = await this.socket.transact(op, [lead, ...gets]);
+    return refs.map((r, i) => {
+      const errno = errnoOf(replies, i + 1);
+      if (errno === ENOENT) return undefined;
+      if (errno) throw NetlinkError.fromErrno(errno, `look up rule ${r.handle} of ${r.family} ${r.table} ${r.chain}`);
+      if (errno === undefined) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
+      return replies.filter((m) => m.seq === i + 1).map(parseRule).find((rule) => rule?.handle === r.handle);
+    });
   }
 
   /** The ruleset's generation: every committed transaction, by anyone, moves it on. */
@@ -169,12 +196,14 @@ export class NfTables {
 
   /**
    * Makes every change listed in one transaction (all of them, or none), in order: rules before the
-   * chains they jump to, a chain's flush before the chain. Rejects with a NetlinkError naming the
-   * first change the kernel refused. With `generation`, only if the ruleset is still at it (what the
-   * caller looked at is unchanged): otherwise nothing is done and the error's errno is ERESTART.
+   * chains they jump to, a chain's flush before the chain. Resolves with, per change, the handle of
+   * the rule it appended (the kernel echoes each new rule to its sender), undefined for the other
+   * kinds. Rejects with a NetlinkError naming the first change the kernel refused. With
+   * `generation`, only if the ruleset is still at it (what the caller looked at is unchanged):
+   * otherwise nothing is done and the error's errno is ERESTART.
    */
-  async commit(changes: readonly NftChange[], generation?: number): Promise<void> {
-    if (changes.length === 0) return;
+  async commit(changes: readonly NftChange[], generation?: number): Promise<Array<bigint | undefined>> {
+    if (changes.length === 0) return [];
     const batch = (type: number, attrs: AttrList = []): OutgoingMessage => ({ type, flags: 0, payload: [nfgenmsg(0, NFNL_SUBSYS_NFTABLES), encodeAttrs(attrs)] });
     const messages = changes.map((c): OutgoingMessage => {
       const [type, flags, attrs] = changeMessage(c);
@@ -189,6 +218,9 @@ export class NfTables {
       const op = `${describeChange(c)} (${c.family})`;
       throw errno === undefined ? NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, op);
     });
+    // The echoes come before the acknowledgements, with the seq of the message they answer.
+    const echoed = new Map(replies.flatMap((m) => (m.type === nftType(NFT_MSG.NEWRULE) ? [[m.seq, parseRule(m)?.handle] as const] : [])));
+    return changes.map((c, i) => (c.kind === 'append' ? echoed.get(i + 1) : undefined));
   }
 
   close(): Promise<void> {
@@ -227,7 +259,7 @@ function changeMessage(c: NftChange): [number, number, AttrList] {
     case 'append':
       return [
         NFT_MSG.NEWRULE,
-        NLM_F.CREATE | NLM_F.APPEND,
+        NLM_F.CREATE | NLM_F.APPEND | NLM_F.ECHO,
         [
           ...ruleChain,
           [NFTA_RULE.EXPRESSIONS, c.exprs.map((e): [number, Buffer] => [NFTA_LIST_ELEM, e])],

@@ -21,7 +21,7 @@ export const RTM = {
 } as const;
 
 // nlmsghdr flags (linux/netlink.h); npm netlink's request() adds REQUEST and ACK itself.
-export const NLM_F = { ACK: 4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800 } as const;
+export const NLM_F = { ACK: 4, ECHO: 8, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800 } as const;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 1;
