@@ -1,10 +1,10 @@
 // nf_tables over nfnetlink, just enough to find rules by their handle, comment or expressions and
-// to create chains, append rules and delete rules and chains in one transaction. iptables-nft keeps iptables
-// rules as nf_tables rules (its matches and targets as xt "compat" expressions), so the comment of
-// a rule iptables-restore added is readable here and the rule can be deleted by its handle, with no
-// iptables process: what `iptables -D` does underneath, minus the process start and the
-// rule-by-rule comparison. Rules appended here are built by nat/ in iptables-nft's own encoding.
-// Nothing here knows what the comments or expressions mean.
+// to create chains, append rules and delete rules and chains in one transaction. iptables-nft
+// keeps iptables rules as nf_tables rules (its matches and targets as xt "compat" expressions), so
+// the comment of a rule iptables-restore added is readable here and the rule can be deleted by its
+// handle, with no iptables process: what `iptables -D` does underneath, minus the process start
+// and the rule-by-rule comparison. Rules appended here are built by nat/ in iptables-nft's own
+// encoding. Nothing here knows what the comments or expressions mean.
 import { NetlinkError } from './errors.js';
 import { originalNetNs } from './netns.js';
 import type { NftExpr } from './nft-expr.js';
@@ -169,8 +169,10 @@ export class NfTables {
     return refs.map((r, i) => {
       const errno = errnoOf(replies, i + 1);
       if (errno === ENOENT) return undefined;
-      if (errno) throw NetlinkError.fromErrno(errno, `look up rule ${r.handle} of ${r.family} ${r.table} ${r.chain}`);
-      if (errno === undefined) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
+      if (errno !== 0) {
+        const what = `look up rule ${r.handle} of ${r.family} ${r.table} ${r.chain}`;
+        throw errno === undefined ? NetlinkError.of('EPROTO', what, 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, what);
+      }
       return replies.filter((m) => m.seq === i + 1).map(parseRule).find((rule) => rule?.handle === r.handle);
     });
   }
