@@ -1,7 +1,8 @@
 // Run by nft-add.test.ts inside a sandbox's host namespace (nf_tables and iptables act on the
 // namespace a process is in): applies attachment plans through iptables-restore alone or through
 // nf_tables (and looks up the rules by the handles the latter answers), checks or removes them
-// through iptables alone, or dumps chains' nf_tables rules.
+// through iptables alone, dumps chains' nf_tables rules, or looks for the first rule holding some
+// bytes in a long chain.
 // Reads {mode, plans?, chains?} as JSON on stdin and writes its answer as JSON on stdout.
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { addThroughNftables } from '../nat/nft-apply.js';
 import { commentOf, type FamilyPlan } from '../nat/rule.js';
 
 interface Input {
-  mode: 'iptables' | 'nft' | 'handles' | 'check' | 'remove-iptables' | 'dump' | 'stale-generation';
+  mode: 'iptables' | 'nft' | 'handles' | 'check' | 'remove-iptables' | 'dump' | 'stale-generation' | 'first';
   plans?: FamilyPlan[][];
   /** For dump: [family, table, chain]. */
   chains?: Array<[4 | 6, string, string]>;
@@ -71,6 +72,18 @@ async function main(): Promise<unknown> {
         );
         return { refused, moved: (await nft.generation()) !== seen, stale: await nft.hasChain('ip', 'filter', 'STALE') };
       });
+    case 'first': {
+      // CTNET-TEST holds 2,000 rules tagged "needle <i>" and a last one tagged "last needle": the
+      // first batch holding a needle, then every needle, on the one socket, then the last needle.
+      const text = ['*filter', ':CTNET-TEST - [0:0]', ...Array.from({ length: 2000 }, (_, i) => `-A CTNET-TEST -s 10.1.${i >> 8}.${i & 255} -m comment --comment "needle ${i}" -j ACCEPT`), '-A CTNET-TEST -m comment --comment "last needle" -j ACCEPT', 'COMMIT', ''];
+      await systemIptables.restore(4, text.join('\n'));
+      return NfTables.using(async (nft) => {
+        const first = (await nft.rules('ip', 'filter', 'CTNET-TEST', Buffer.from('needle'), true)) ?? [];
+        const all = (await nft.rules('ip', 'filter', 'CTNET-TEST', Buffer.from('needle'))) ?? [];
+        const last = (await nft.rules('ip', 'filter', 'CTNET-TEST', Buffer.from('last needle'), true)) ?? [];
+        return { first: first.length, firstComment: first[0]?.comment, all: all.length, last: last.map((r) => r.comment) };
+      });
+    }
     case 'dump':
       return Promise.all(
         (input.chains ?? []).map(([family, table, chain]) =>

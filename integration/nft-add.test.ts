@@ -97,6 +97,15 @@ test('an ADD through nf_tables answers each rule\'s handle: a dump of its chain 
   t.deepEqual(r.missing, [null, null, r.rules.at(-1)!.comment!], 'a handle not used, a chain that does not exist, then the last rule again');
 });
 
+test('a lookup that wants the first rule holding some bytes stops the dump there; the socket then serves whole dumps again', async (t) => {
+  const sb = await Sandbox.create(t);
+  const r = await inSandbox<{ first: number; firstComment?: string; all: number; last: string[] }>(sb, { mode: 'first' });
+  t.is(r.firstComment, 'needle 0');
+  t.true(r.first >= 1 && r.first < 1000, `the first batch held ${r.first} of the 2,001 rules`);
+  t.is(r.all, 2001, 'a whole dump after it, on a fresh socket');
+  t.deepEqual(r.last, ['last needle'], 'a needle in the last rule only is still found');
+});
+
 test('a rule nft-encoding does not know (an ipset condition) sends the whole ADD through iptables-restore', async (t) => {
   const plan = planAttachment({ ...base, containerId: 'set', ips: ['10.88.0.5/24'], nat: { conditionsV4: ['-m', 'set', '--match-set', 'allowed', 'src'] }, portMappings: [{ hostPort: 8080, containerPort: 80 }] });
   const sb = await Sandbox.create(t);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { formatAddr, parseAddr } from '../ip/address.js';
@@ -29,7 +29,7 @@ test('IPv6 reservations use the canonical text as the file name', async (t) => {
   t.true(existsSync(join(dataDir, 'n1', 'fd00::a')));
 });
 
-test('reservations: only address-named files count; empty files are free; legacy files are honoured', async (t) => {
+test('reservations: only address-named regular files count; empty files are free; legacy files are honoured', async (t) => {
   const dataDir = tempDir(t);
   const dir = join(dataDir, 'n1');
   await withStore(dataDir, 'n1', (s) => s.setLastReserved(0, a('10.1.0.9')));
@@ -38,6 +38,8 @@ test('reservations: only address-named files count; empty files are free; legacy
   writeFileSync(join(dir, '10.1.0.5'), ''); // a writer crashed between create and write
   writeFileSync(join(dir, 'notes.txt'), 'c1\r\neth0');
   writeFileSync(join(dir, '10.1.0.x'), 'c1\r\neth0');
+  symlinkSync(join(dir, '10.1.0.3'), join(dir, '10.1.0.6')); // not a reservation of its own
+  mkdirSync(join(dir, '10.1.0.7'));
   const found = await withStore(dataDir, 'n1', (s) => s.reservations());
   t.deepEqual(
     found.map((r) => [r.text, r.owner]).sort(),

@@ -12,6 +12,7 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import { removeFile } from '../cni/files.js';
 import { type IpAddr, formatAddr, parseAddr } from '../ip/address.js';
 import { acquireLock } from '../lock/flock.js';
+import { native } from '../native/index.js';
 import { lockTimeoutMs } from './lock.js';
 import { type Owner, parseOwner, serializeOwner } from './owner.js';
 
@@ -43,12 +44,12 @@ export class LockedStore {
   /** Every valid reservation. Empty files (a writer that crashed before writing) count as free. */
   reservations(): Reservation[] {
     const out: Reservation[] = [];
-    for (const entry of readdirSync(this.dir, { withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const address = parseAddr(entry.name);
+    // Every ADD reads them all (a duplicate ADD must fail): one native call, ~5 ms sooner at 500.
+    for (const [name, content] of native().readFiles(this.dir)) {
+      const address = parseAddr(name);
       if (!address) continue; // lock, last_reserved_ip.*, temp files and anything unrelated
-      const owner = this.ownerIn(entry.name);
-      if (owner) out.push({ address, text: formatAddr(address), file: entry.name, owner });
+      const owner = parseOwner(content);
+      if (owner) out.push({ address, text: formatAddr(address), file: name, owner });
     }
     return out;
   }
@@ -124,8 +125,7 @@ export class LockedStore {
 
   private ownerIn(name: string): Owner | undefined {
     try {
-      // Once per file of the store on every ADD: path.join's normalization cost a third of reading
-      // 500 of them, and a file name from readdir or formatAddr needs none.
+      // No path.join: a file name from formatAddr needs no normalization.
       return parseOwner(readFileSync(`${this.dir}/${name}`, 'utf8'));
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;

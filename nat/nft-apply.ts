@@ -89,10 +89,13 @@ function sharedLookups(plans: readonly FamilyPlan[]): Array<() => Promise<boolea
       const want = encodeRule(plan.family, item.table, item.args);
       if (!want) return undefined;
       const exprs = significant(want.exprs);
-      // Only the rules holding the item's comment reach JavaScript: a shared chain may hold thousands.
+      // Only the rules holding the item's comment reach JavaScript, and the dump stops at the first
+      // of them: a shared chain may hold thousands of rules (CTNET-FORWARD, three per container),
+      // each of which the kernel would write out. A stale copy of the item ahead of it (same
+      // comment, other expressions) only sends this ADD the iptables-restore way, which repairs.
       const comment = commentOf(item);
       const containing = comment !== undefined ? Buffer.from(comment) : undefined;
-      lookups.push(async () => ((await NfTables.using((nft) => nft.rules(family, item.table, item.chain, containing))) ?? []).some((r) => sameRule(significant(r.exprs), exprs)));
+      lookups.push(async () => ((await NfTables.using((nft) => nft.rules(family, item.table, item.chain, containing, containing !== undefined))) ?? []).some((r) => sameRule(significant(r.exprs), exprs)));
     }
   }
   return lookups;

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   flock(fd: number, op: number): boolean;
+  /** [name, content] of every regular file directly in `dir` (contents as UTF-8), in one call. */
+  readFiles(dir: string): Array<[name: string, content: string]>;
   /**
    * A netlink socket of `protocol` in the calling thread's namespace, subscribed to the multicast
    * groups of the `groups` bitmask; close it with fs.closeSync.
@@ -16,9 +18,11 @@ export interface NativeAddon {
   /**
    * Sends a request (one message, or an nfnetlink batch) from a libuv pool thread; resolves with
    * every reply byte up to the ACK, error or DONE of the message numbered `until` (or an error for the first).
-   * With `keep`, only the replies whose bytes contain it, besides errors, ACKs and DONE.
+   * With `keep`, only the replies whose bytes contain it, besides errors, ACKs and DONE; with
+   * `firstKept` too, up to the first received batch that holds one such reply (a dump is then left
+   * unfinished on the socket, which must be closed).
    */
-  netlinkTransact(fd: number, request: Buffer, until: number, keep?: Buffer): Promise<Buffer>;
+  netlinkTransact(fd: number, request: Buffer, until: number, keep?: Buffer, firstKept?: boolean): Promise<Buffer>;
   /**
    * Sends an RTM_DELLINK of link `index` on `fd` from a clone of the process and resolves with 0 once
    * `listener` (subscribed to RTMGRP_LINK in the link's namespace) has seen the link unregistered, or

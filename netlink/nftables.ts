@@ -136,15 +136,17 @@ export class NfTables {
   /**
    * The rules of one chain, in order; undefined when the table or the chain does not exist. With
    * `containing`, only the rules whose netlink message holds those bytes: the others are dropped on
-   * the pool thread as they arrive, so a long shared chain costs JavaScript nothing.
+   * the pool thread as they arrive, so a long shared chain costs JavaScript nothing; with `first`
+   * too, the rules holding them that came in the kernel's first batch to hold one, and the dump
+   * stops there (the kernel never writes out the rest of the chain).
    */
-  async rules(family: NftFamily, table: string, chain: string, containing?: Buffer): Promise<NftRule[] | undefined> {
+  async rules(family: NftFamily, table: string, chain: string, containing?: Buffer, first = false): Promise<NftRule[] | undefined> {
     const op = `list the nf_tables rules of ${family} ${table} ${chain}`;
     const filter = encodeAttrs([
       [NFTA_RULE.TABLE, str(table)],
       [NFTA_RULE.CHAIN, str(chain)],
     ]);
-    const replies = await this.request(op, { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.DUMP, payload: [nfgenmsg(NFPROTO[family]), filter] }, containing);
+    const replies = await this.request(op, { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.DUMP, payload: [nfgenmsg(NFPROTO[family]), filter] }, containing, first);
     return replies?.flatMap((m) => parseRule(m) ?? []);
   }
 
@@ -230,8 +232,8 @@ export class NfTables {
   }
 
   /** One request's replies; undefined when the kernel answers ENOENT (no such table, chain or rule). */
-  private async request(op: string, message: OutgoingMessage, keep?: Buffer): Promise<WireMessage[] | undefined> {
-    const replies = await this.socket.transact(op, [message], keep);
+  private async request(op: string, message: OutgoingMessage, keep?: Buffer, firstKept = false): Promise<WireMessage[] | undefined> {
+    const replies = await this.socket.transact(op, [message], keep, firstKept);
     const errno = errnoOf(replies, 0);
     if (errno === ENOENT) return undefined;
     if (errno) throw NetlinkError.fromErrno(errno, op);

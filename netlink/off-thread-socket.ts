@@ -29,10 +29,13 @@ export class OffThreadSocket {
    * Sends the messages in one datagram (an nfnetlink batch is several) and resolves with every
    * reply up to the ACK, error or DONE of the last message that asks for one (NLM_F_ACK or a dump),
    * each reply's seq being the index of the message it answers. One transaction at a time: concurrent ones would read each other's replies.
-   * With `keep`, data replies that do not contain those bytes are dropped on the pool thread.
+   * With `keep`, data replies that do not contain those bytes are dropped on the pool thread; with
+   * `firstKept` too, the replies end with the first batch the kernel sent that holds a kept one (a
+   * lookup of one rule in a chain of thousands): the socket, its dump unfinished, is then closed,
+   * and the next transaction opens another.
    * Rejects with a NetlinkError naming op when the socket itself fails.
    */
-  transact(op: string, messages: readonly OutgoingMessage[], keep?: Buffer): Promise<WireMessage[]> {
+  transact(op: string, messages: readonly OutgoingMessage[], keep?: Buffer, firstKept = false): Promise<WireMessage[]> {
     const answered = messages.findLastIndex((m) => (m.flags & (NLM_F.ACK | NLM_F.DUMP)) !== 0);
     if (answered < 0) return Promise.reject(NetlinkError.of('EINVAL', op, 'no message asks for a reply'));
     const run = this.tail.then(async () => {
@@ -41,7 +44,8 @@ export class OffThreadSocket {
         const base = this.seq + 1;
         this.seq += messages.length;
         const bytes = Buffer.concat(messages.flatMap((m, i) => [nlmsghdr(m.type, m.flags, base + i, m.payload), ...m.payload]));
-        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered, keep));
+        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered, keep, firstKept && keep !== undefined));
+        if (firstKept) this.closeNow();
         return replies.map((r) => ({ ...r, seq: r.seq - base }));
       } catch (err) {
         throw toNetlinkError(err, op);
@@ -53,12 +57,14 @@ export class OffThreadSocket {
 
   /** Closes the socket once the transaction under way (if any) is over. */
   close(): Promise<void> {
-    const closing = this.tail.then(() => {
-      if (this.fd !== undefined) closeSync(this.fd);
-      this.fd = undefined;
-    });
+    const closing = this.tail.then(() => this.closeNow());
     this.tail = closing;
     return closing;
+  }
+
+  private closeNow(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
