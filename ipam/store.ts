@@ -12,7 +12,7 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import { removeFile } from '../cni/files.js';
 import { type IpAddr, formatAddr, parseAddr } from '../ip/address.js';
 import { acquireLock } from '../lock/flock.js';
-import { native } from '../native/index.js';
+import { readFiles } from '../native/index.js';
 import { lockTimeoutMs } from './lock.js';
 import { type Owner, parseOwner, serializeOwner } from './owner.js';
 
@@ -45,7 +45,7 @@ export class LockedStore {
   reservations(): Reservation[] {
     const out: Reservation[] = [];
     // Every ADD reads them all (a duplicate ADD must fail): one native call, ~5 ms sooner at 500.
-    for (const [name, content] of native().readFiles(this.dir)) {
+    for (const [name, content] of readFiles(this.dir)) {
       const address = parseAddr(name);
       if (!address) continue; // lock, last_reserved_ip.*, temp files and anything unrelated
       const owner = parseOwner(content);

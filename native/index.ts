@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   flock(fd: number, op: number): boolean;
-  /** [name, content] of every regular file directly in `dir` (contents as UTF-8), in one call. */
-  readFiles(dir: string): Array<[name: string, content: string]>;
+  /** Every regular file directly in `dir`, packed: readFiles() below unpacks it. */
+  readFiles(dir: string): Buffer;
   /**
    * A netlink socket of `protocol` in the calling thread's namespace, subscribed to the multicast
    * groups of the `groups` bitmask; close it with fs.closeSync.
@@ -66,4 +66,21 @@ export function native(): NativeAddon {
     addon = module.exports;
   }
   return addon;
+}
+
+/** [name, content] of every regular file directly in `dir` (contents as UTF-8), in one system-call loop. */
+export function readFiles(dir: string): Array<[name: string, content: string]> {
+  const packed = native().readFiles(dir);
+  const out: Array<[string, string]> = [];
+  const field = (at: number): [string, number] => {
+    const end = at + 4 + packed.readUInt32LE(at);
+    return [packed.toString('utf8', at + 4, end), end];
+  };
+  for (let at = 0; at < packed.length; ) {
+    const [name, next] = field(at);
+    const [content, end] = field(next);
+    out.push([name, content]);
+    at = end;
+  }
+  return out;
 }
