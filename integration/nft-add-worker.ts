@@ -70,7 +70,7 @@ async function main(): Promise<unknown> {
           () => 'committed',
           (err: { errno?: number }) => (err.errno === ERESTART ? 'ERESTART' : String(err)),
         );
-        return { refused, moved: (await nft.generation()) !== seen, stale: await nft.hasChain('ip', 'filter', 'STALE') };
+        return { refused, moved: (await nft.generation()) !== seen, stale: (await nft.hasChains([{ family: 'ip', table: 'filter', chain: 'STALE' }]))[0] };
       });
     case 'first': {
       // CTNET-TEST holds 2,000 rules tagged "needle <i>" and a last one tagged "last needle": the

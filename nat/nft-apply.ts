@@ -17,7 +17,7 @@
 // answer carries for the attachment's record: DEL finds the rule by it (nft-remove.ts).
 import { isCounter, type NftExpr } from '../netlink/nft-expr.js';
 import type { NetlinkError } from '../netlink/errors.js';
-import { ERESTART, nftFamily, NfTables, type NftChange } from '../netlink/nftables.js';
+import { ERESTART, nftFamily, NfTables, type NftChain, type NftChange } from '../netlink/nftables.js';
 import { encodeRule } from './nft-encoding.js';
 import { APPLY_ORDER, BUILTIN_CHAINS, commentOf, type FamilyPlan, type Rule, type RuleSet, type Table } from './rule.js';
 
@@ -74,16 +74,17 @@ export async function addThroughNftables(plans: readonly FamilyPlan[]): Promise<
 }
 
 /**
- * A lookup per shared item of the plans (is it in nf_tables?), each shared rule encoded once however
- * often its lookup runs; undefined when one cannot be encoded.
+ * The lookups of the plans' shared items (are they in nf_tables?): one for all the chains, one per
+ * rule, each rule encoded once however often its lookup runs; undefined when one cannot be encoded.
  */
 function sharedLookups(plans: readonly FamilyPlan[]): Array<() => Promise<boolean>> | undefined {
-  const lookups: Array<() => Promise<boolean>> = [];
+  const chains: NftChain[] = [];
+  const lookups: Array<() => Promise<boolean>> = [async () => (await NfTables.using((nft) => nft.hasChains(chains))).every(Boolean)];
   for (const plan of plans) {
     const family = nftFamily(plan.family);
     for (const item of plan.shared) {
       if (item.kind === 'chain') {
-        if (!BUILTIN_CHAINS.has(item.chain)) lookups.push(() => NfTables.using((nft) => nft.hasChain(family, item.table, item.chain)));
+        if (!BUILTIN_CHAINS.has(item.chain)) chains.push({ family, table: item.table, chain: item.chain });
         continue;
       }
       const want = encodeRule(plan.family, item.table, item.args);

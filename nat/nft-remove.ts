@@ -39,13 +39,16 @@ export async function removeThroughNftables(family: Family, sets: readonly RuleS
       }),
     );
   const read = (rules: readonly Rule[]) => Promise.all([...new Map(rules.map((r) => [id(r), { table: r.table, chain: r.chain }])).values()].map(tagged)).then((r) => r.flat());
-  const present = (c: ChainRef) => NfTables.using(async (nft) => ((await nft.hasChain(fam, c.table, c.chain)) ? [c] : []));
+  const present = (chains: readonly ChainRef[]) => NfTables.using(async (nft) => {
+    const exists = await nft.hasChains(chains.map((c) => ({ family: fam, ...c })));
+    return chains.filter((_, i) => exists[i]);
+  });
   try {
     // Every lookup at once, each on a socket of its own (so on a pool thread of its own).
     const [byHandle, byTag, chains] = await Promise.all([
       confirmedHandles(fam, recorded),
       read(elsewhere.filter((r) => r.handle === undefined)),
-      Promise.all([...owned.values()].map(present)).then((c) => c.flat()),
+      present([...owned.values()]),
     ]);
     // A handle that no longer names its rule: read its chain, unless it was read already.
     const readAlready = new Set(byTag.map(id));

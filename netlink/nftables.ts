@@ -155,10 +155,6 @@ export class NfTables {
    * rule, chain or table that does not exist gives undefined in its place.
    */
   async rulesByHandle(refs: ReadonlyArray<NftChain & { handle: bigint }>): Promise<Array<NftRule | undefined>> {
-    if (refs.length === 0) return [];
-    const op = 'look up nf_tables rules by handle';
-    // Led by a GETGEN, which always succeeds: a refused first message ends a transaction's answer.
-    const lead: OutgoingMessage = { type: nftType(NFT_MSG.GETGEN), flags: NLM_F.ACK, payload: [nfgenmsg(0)] };
     const gets = refs.map((r): OutgoingMessage => {
       const attrs = encodeAttrs([
         [NFTA_RULE.TABLE, str(r.table)],
@@ -167,15 +163,31 @@ export class NfTables {
       ]);
       return { type: nftType(NFT_MSG.GETRULE), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[r.family]), attrs] };
     });
+    const answers = await this.each('look up nf_tables rules by handle', gets, (i) => `look up rule ${refs[i]!.handle} of ${refs[i]!.family} ${refs[i]!.table} ${refs[i]!.chain}`);
+    return answers.map((replies, i) => replies?.map(parseRule).find((rule) => rule?.handle === refs[i]!.handle));
+  }
+
+  /** Which of the chains exist, all in one round trip. */
+  async hasChains(chains: readonly NftChain[]): Promise<boolean[]> {
+    const gets = chains.map((c): OutgoingMessage => ({ type: nftType(NFT_MSG.GETCHAIN), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[c.family]), encodeAttrs(chainAttrs(c))] }));
+    const answers = await this.each('look up nf_tables chains', gets, (i) => `find nf_tables chain ${chains[i]!.family} ${chains[i]!.table} ${chains[i]!.chain}`);
+    return answers.map((replies) => replies !== undefined);
+  }
+
+  /**
+   * Requests answered one by one in one round trip: each one's replies, undefined where the kernel
+   * answered ENOENT; any other refusal throws, named by `what`.
+   */
+  private async each(op: string, gets: readonly OutgoingMessage[], what: (i: number) => string): Promise<Array<WireMessage[] | undefined>> {
+    if (gets.length === 0) return [];
+    // Led by a GETGEN, which always succeeds: a refused first message ends a transaction's answer.
+    const lead: OutgoingMessage = { type: nftType(NFT_MSG.GETGEN), flags: NLM_F.ACK, payload: [nfgenmsg(0)] };
     const replies = await this.socket.transact(op, [lead, ...gets]);
-    return refs.map((r, i) => {
+    return gets.map((_, i) => {
       const errno = errnoOf(replies, i + 1);
       if (errno === ENOENT) return undefined;
-      if (errno !== 0) {
-        const what = `look up rule ${r.handle} of ${r.family} ${r.table} ${r.chain}`;
-        throw errno === undefined ? NetlinkError.of('EPROTO', what, 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, what);
-      }
-      return replies.filter((m) => m.seq === i + 1).map(parseRule).find((rule) => rule?.handle === r.handle);
+      if (errno !== 0) throw errno === undefined ? NetlinkError.of('EPROTO', what(i), 'the kernel sent no acknowledgement') : NetlinkError.fromErrno(errno, what(i));
+      return replies.filter((m) => m.seq === i + 1);
     });
   }
 
@@ -187,15 +199,6 @@ export class NfTables {
     const id = gen && decodeAttrs(gen.data.subarray(NFGENMSG_LEN)).get(NFTA_GEN_ID);
     if (!id || id.length < 4) throw NetlinkError.of('EPROTO', op, 'the kernel sent no generation');
     return id.readUInt32BE(0);
-  }
-
-  async hasChain(family: NftFamily, table: string, chain: string): Promise<boolean> {
-    const op = `find nf_tables chain ${family} ${table} ${chain}`;
-    const name = encodeAttrs([
-      [NFTA_CHAIN_TABLE, str(table)],
-      [NFTA_CHAIN_NAME, str(chain)],
-    ]);
-    return (await this.request(op, { type: nftType(NFT_MSG.GETCHAIN), flags: NLM_F.ACK, payload: [nfgenmsg(NFPROTO[family]), name] })) !== undefined;
   }
 
   /**
@@ -241,12 +244,14 @@ export class NfTables {
   }
 }
 
+const chainAttrs = (c: Pick<NftChain, 'table' | 'chain'>): AttrList => [
+  [NFTA_CHAIN_TABLE, str(c.table)],
+  [NFTA_CHAIN_NAME, str(c.chain)],
+];
+
 /** A change's message type, flags and attributes. */
 function changeMessage(c: NftChange): [number, number, AttrList] {
-  const chainName: AttrList = [
-    [NFTA_CHAIN_TABLE, str(c.table)],
-    [NFTA_CHAIN_NAME, str(c.chain)],
-  ];
+  const chainName = chainAttrs(c);
   const ruleChain: AttrList = [
     [NFTA_RULE.TABLE, str(c.table)],
     [NFTA_RULE.CHAIN, str(c.chain)],
