@@ -87,10 +87,13 @@ async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, in
     enableForwarding(families);
   }
   rollback.add(`the firewall rules of ${args.containerId}`, () => tearDownFirewall(args, conf));
-  // The rules (an iptables-restore child) go in while the host port comes up: the port forwards only
-  // once the container end is up too, and a usable attachment is what ADD reports.
-  const [, hostLink] = await settleAll([setUpFirewall(args, conf, ips).then(() => checkpoint('after-firewall')), waitForLinkUp(host, hostVeth)] as const);
-  const containerLink = await requireLink(inside, args.ifname);
+  // The rules go in while both ends come up: a usable attachment is what ADD reports. A veth end
+  // forwards only once the kernel has reported it up, which is also when it activates its queue
+  // (until then every frame it is given is dropped), and that report waits for the RTNL lock: on a
+  // busy host (namespaces being torn down) it can lag by seconds. A container end left down on
+  // purpose leaves its peer down too.
+  const up = (rtnl: Rtnl, name: string) => (conf.disableContainerInterface ? requireLink(rtnl, name) : waitForLinkUp(rtnl, name));
+  const [, hostLink, containerLink] = await settleAll([setUpFirewall(args, conf, ips).then(() => checkpoint('after-firewall')), up(host, hostVeth), up(inside, args.ifname)] as const);
   const bridgeNow = await requireLink(host, bridge.index);
   return {
     cniVersion: '1.1.0',

@@ -41,6 +41,23 @@ export interface Ctr {
 
 const ip = (topo: Topology, args: string[], ns = topo.sb.hostPath) => topo.sb.exec('ip', args, ns);
 
+/**
+ * Waits until the kernel reports each link up: only then does a veth end transmit (its queue is
+ * activated in the same step), and on a busy machine that step waits for the RTNL lock, seconds at
+ * times, where a test would take the dropped first packets for a blocked path.
+ */
+async function waitUp(topo: Topology, links: ReadonlyArray<[dev: string, ns: string]>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const [dev, ns] of links) {
+    for (;;) {
+      const [link] = JSON.parse((await ip(topo, ['-j', 'link', 'show', 'dev', dev], ns)).stdout) as Array<{ operstate?: string }>;
+      if (link?.operstate === 'UP') break;
+      if (Date.now() > deadline) throw new Error(`${dev} in ${ns} is still ${link?.operstate ?? 'missing'} after 20 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 /** Host namespace with bridge br-t (10.88.0.1/24, fd88::1/64), forwarding on, and a client namespace on 10.77.0.0/30. */
 export async function topology(t: ExecutionContext, opts: { v6?: boolean } = {}): Promise<Topology> {
   const sb = await Sandbox.create(t);
@@ -62,6 +79,7 @@ export async function topology(t: ExecutionContext, opts: { v6?: boolean } = {})
   await ip(topo, ['route', 'add', 'default', 'via', HOST4], client.path);
   if (topo.v6) await ip(topo, ['-6', 'route', 'add', 'default', 'via', HOST6], client.path);
   await sb.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  await waitUp(topo, [['vcl', sb.hostPath], ['eth0', client.path]]);
   return topo;
 }
 
@@ -79,6 +97,7 @@ export async function addContainer(topo: Topology, n: number, bridge = BRIDGE, s
   for (const dev of ['lo', 'eth0']) await ip(topo, ['link', 'set', dev, 'up'], ns.path);
   await ip(topo, ['route', 'add', 'default', 'via', `${subnet}.1`], ns.path);
   if (ip6) await ip(topo, ['-6', 'route', 'add', 'default', 'via', GW6], ns.path);
+  await waitUp(topo, [[hostVeth, topo.sb.hostPath], ['eth0', ns.path]]);
   const prevResult: Result = {
     cniVersion: '1.0.0',
     interfaces: [{ name: bridge }, { name: hostVeth }, { name: 'eth0', sandbox: ns.path }],
