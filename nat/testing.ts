@@ -145,12 +145,17 @@ export async function probe(topo: Topology, from: string, address: string, port:
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
-/** Like probe, retrying for up to ~3 s: for paths that must work (the first packets may race ARP/ND). */
+/**
+ * Like probe, retrying for up to ~20 s: for paths that must work. The first packets may race ARP/ND,
+ * and on a loaded machine (the whole suite at once, on 2 cores) a first connection has been seen
+ * to take more than the 6 one-second attempts this used to allow.
+ */
 export async function reach(topo: Topology, from: string, address: string, port: number, opts: { udp?: boolean; sourcePort?: number } = {}): Promise<string | undefined> {
-  for (let i = 0; i < 6; i++) {
+  const deadline = Date.now() + 20_000;
+  do {
     const r = await probe(topo, from, address, port, opts);
     if (r !== undefined) return r;
-  }
+  } while (Date.now() < deadline);
   return undefined;
 }
 
