@@ -95,6 +95,19 @@ for (const step of ['after-ipam', 'after-veth', 'after-container', 'after-firewa
   });
 }
 
+test('disableContainerInterface: ADD does not wait for a link it leaves down; both ends stay down; DEL removes them', async (t) => {
+  const n = await network(t, { ipam: undefined, disableContainerInterface: true });
+  const c = await n.sb.container('down');
+  const started = Date.now();
+  const r = await add(n, c);
+  t.is(r.exitCode, 0, r.stdout);
+  t.true(Date.now() - started < 4000, 'no wait for a link up');
+  const inside = JSON.parse((await n.sb.exec('ip', ['-j', 'link', 'show', 'dev', 'eth0'], c.path)).stdout)[0];
+  t.false((inside.flags as string[]).includes('UP'), JSON.stringify(inside.flags));
+  t.is((await n.sb.plugin('bridge', { command: 'DEL', config: n.conf(), containerId: c.name, netns: c.path })).exitCode, 0);
+  t.deepEqual(JSON.parse((await n.sb.exec('ip', ['-j', 'link'], c.path)).stdout).map((l: any) => l.ifname), ['lo']);
+});
+
 test('DEL after the namespace was deleted, DEL twice, DEL with empty CNI_NETNS: exit 0, nothing left', async (t) => {
   const n = await network(t);
   const [gone, kept] = [await n.sb.container(), await n.sb.container()];
