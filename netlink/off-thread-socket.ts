@@ -38,14 +38,16 @@ export class OffThreadSocket {
   transact(op: string, messages: readonly OutgoingMessage[], keep?: Buffer, firstKept = false): Promise<WireMessage[]> {
     const answered = messages.findLastIndex((m) => (m.flags & (NLM_F.ACK | NLM_F.DUMP)) !== 0);
     if (answered < 0) return Promise.reject(NetlinkError.of('EINVAL', op, 'no message asks for a reply'));
+    // Only a filtered dump can stop early, and only one that may have must give up its socket.
+    const stopsEarly = firstKept && keep !== undefined;
     const run = this.tail.then(async () => {
       try {
         this.fd ??= this.ns.isSame(originalNetNs()) ? native().netlinkOpen(this.protocol) : this.ns.run(() => native().netlinkOpen(this.protocol));
         const base = this.seq + 1;
         this.seq += messages.length;
         const bytes = Buffer.concat(messages.flatMap((m, i) => [nlmsghdr(m.type, m.flags, base + i, m.payload), ...m.payload]));
-        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered, keep, firstKept && keep !== undefined));
-        if (firstKept) this.closeNow();
+        const replies = parseMessages(await native().netlinkTransact(this.fd, bytes, base + answered, keep, stopsEarly));
+        if (stopsEarly) this.closeNow();
         return replies.map((r) => ({ ...r, seq: r.seq - base }));
       } catch (err) {
         throw toNetlinkError(err, op);
