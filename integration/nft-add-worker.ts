@@ -3,9 +3,8 @@
 // nf_tables (and looks up the rules by the handles the latter answers), checks or removes them
 // through iptables alone, dumps chains' nf_tables rules, or looks for the first rule holding some
 // bytes in a long chain.
-// Reads {mode, plans?, chains?} as JSON on stdin and writes its answer as JSON on stdout.
+// Reads {mode, lockDir, plans?, chains?} as JSON on stdin and writes its answer as JSON on stdout.
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCounter } from '../netlink/nft-expr.js';
 import { ERESTART, nftFamily, NfTables } from '../netlink/nftables.js';
@@ -16,6 +15,8 @@ import { commentOf, type FamilyPlan } from '../nat/rule.js';
 
 interface Input {
   mode: 'iptables' | 'nft' | 'handles' | 'check' | 'remove-iptables' | 'dump' | 'stale-generation' | 'first';
+  /** Where the rule engine's lock file goes (the sandbox's state dir). */
+  lockDir: string;
   plans?: FamilyPlan[][];
   /** For dump: [family, table, chain]. */
   chains?: Array<[4 | 6, string, string]>;
@@ -23,7 +24,7 @@ interface Input {
 
 const input = JSON.parse(readFileSync(0, 'utf8')) as Input;
 const iptablesOnly: Iptables = { restore: systemIptables.restore, save: systemIptables.save, check: systemIptables.check };
-const engine = (ipt: Iptables) => new RuleEngine(ipt, { lockPath: join(tmpdir(), `ctnet-nft-add-${process.pid}.lock`) });
+const engine = (ipt: Iptables) => new RuleEngine(ipt, { lockPath: join(input.lockDir, 'nat.lock') });
 
 async function main(): Promise<unknown> {
   const plans = input.plans ?? [];

@@ -16,7 +16,8 @@ import { repoRoot, Sandbox } from './sandbox.js';
 const worker = join(repoRoot, 'integration', 'nft-add-worker.ts');
 
 async function inSandbox<T>(sb: Sandbox, input: object): Promise<T> {
-  const r = await sb.exec(process.execPath, ['--import=tsx', worker], sb.hostPath, { input: JSON.stringify(input), timeout: 120_000 });
+  // The worker's rule-engine lock lives in the sandbox's state dir, which teardown removes.
+  const r = await sb.exec(process.execPath, ['--import=tsx', worker], sb.hostPath, { input: JSON.stringify({ ...input, lockDir: sb.stateDir }), timeout: 120_000 });
   return JSON.parse(r.stdout) as T;
 }
 
