@@ -84,7 +84,7 @@ async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, in
       if (!ip.gateway) continue;
       await ensureGatewayAddress(host, bridge, `${ip.gateway}/${ip.address.split('/')[1]}`, conf.forceAddress);
     }
-    enableForwarding(families);
+    await enableForwarding(host, families);
   }
   rollback.add(`the firewall rules of ${args.containerId}`, () => tearDownFirewall(args, conf));
   // The rules go in while both ends come up: a usable attachment is what ADD reports. A veth end

@@ -7,6 +7,7 @@ import {
   deleteAddress,
   ensureBridge,
   formatIp,
+  forwardingOn,
   isNetlinkError,
   listAddresses,
   networkOf,
@@ -63,8 +64,12 @@ function overlaps(a: string, b: string): boolean {
   return networkOf({ ...x, prefix }).equals(networkOf({ ...y, prefix }));
 }
 
-/** IP forwarding for the families the bridge routes (skipped when already on: a write is costly). */
-export function enableForwarding(families: ReadonlySet<4 | 6>): void {
-  if (families.has(4)) writeSysctl('net/ipv4/ip_forward', '1');
-  if (families.has(6)) writeSysctl('net/ipv6/conf/all/forwarding', '1');
+/**
+ * IP forwarding for the families the bridge routes, in rtnl's namespace, which must be the one this
+ * thread is in. Read over netlink (devconf.ts says why); written only when off, as a write is costly.
+ */
+export async function enableForwarding(rtnl: Rtnl, families: ReadonlySet<4 | 6>): Promise<void> {
+  for (const family of families) {
+    if (!(await forwardingOn(rtnl, family))) writeSysctl(family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding', '1');
+  }
 }

@@ -100,7 +100,7 @@ export function netlinkKernel(): Kernel {
           for (const s of net.settings.subnets) {
             if (s.gateway) await ensureGatewayAddress(rtnl, bridge, s.gateway, false);
           }
-          enableForwarding(new Set(net.settings.subnets.map((s) => (s.subnet.includes(':') ? 6 : 4) as 4 | 6)));
+          await enableForwarding(rtnl, new Set(net.settings.subnets.map((s) => (s.subnet.includes(':') ? 6 : 4) as 4 | 6)));
           return before ? { createdBridge: false, routeLocalnet: readSysctl(localnetKey(conf.bridge)) } : { createdBridge: true };
         } catch (err) {
           await rollback.run();

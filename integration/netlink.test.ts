@@ -15,8 +15,10 @@ import {
   deleteLink,
   deleteRoute,
   ensureBridge,
+  forwardingOn,
   getBridgePort,
   getLink,
+  ipv4DevConf,
   listAddresses,
   listLinks,
   listRoutes,
@@ -229,6 +231,29 @@ test('link changes: MTU, MAC, promiscuity, up/down and release from the bridge',
   t.is(shown?.master, undefined);
   await setLink(h.rtnl, 'veth1', { promisc: false, up: true, master: 'cni0' });
   t.like(await waitForLinkUp(h.rtnl, 'veth1'), { promisc: false, up: true, operstate: 'up' });
+});
+
+test('IP settings read over netlink are the ones /proc/sys holds, off and on', async (t) => {
+  const h = await host(t);
+  await bridge(h);
+  const sysctl = (kv: string) => h.sb.exec('sysctl', ['-qw', kv]);
+  const read = async () => ({
+    v4: await forwardingOn(h.rtnl, 4),
+    v6: await forwardingOn(h.rtnl, 6),
+    localnet: await ipv4DevConf(h.rtnl, 'cni0', 'route_localnet'),
+    cni0Forwarding: await ipv4DevConf(h.rtnl, 'cni0', 'forwarding'),
+  });
+  // A new namespace forwards nothing.
+  t.deepEqual(await read(), { v4: false, v6: false, localnet: 0, cni0Forwarding: 0 });
+  await sysctl('net.ipv4.ip_forward=1');
+  await sysctl('net.ipv4.conf.cni0.route_localnet=1');
+  t.deepEqual(await read(), { v4: true, v6: false, localnet: 1, cni0Forwarding: 1 });
+  await sysctl('net.ipv6.conf.all.forwarding=1');
+  await sysctl('net.ipv4.conf.cni0.forwarding=0');
+  // ip_forward is the "all" pseudo-device's value, which "default" follows until set apart.
+  await sysctl('net.ipv4.conf.default.forwarding=0');
+  t.deepEqual(await read(), { v4: true, v6: true, localnet: 1, cni0Forwarding: 0 });
+  t.is(await ipv4DevConf(h.rtnl, 'nosuchlink', 'route_localnet'), undefined);
 });
 
 test('ensureBridge gets an existing bridge (bringing it up) and creates a missing one', async (t) => {

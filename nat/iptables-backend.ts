@@ -4,6 +4,9 @@
 // the same recording, transactions and fallbacks.
 import { checkpoint } from '../cni/checkpoint.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { ipv4DevConf } from '../netlink/devconf.js';
+import { originalNetNs } from '../netlink/netns.js';
+import { withRtnl } from '../netlink/rtnl.js';
 import { writeSysctl } from '../netlink/sysctl.js';
 import { join } from 'node:path';
 import type { FirewallBackend, NetworkSpec } from './backend.js';
@@ -52,7 +55,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   async setupNetwork(network: NetworkSpec): Promise<void> {
-    if (network.bridge) this.enableLocalnet(network.bridge);
+    if (network.bridge) await this.enableLocalnet(network.bridge);
     await Promise.all((network.families ?? [4, 6]).map((f) => this.engine.ensureShared(f, sharedLayout(f, { markMasqBit: network.markMasqBit }))));
   }
 
@@ -63,7 +66,7 @@ export class IptablesBackend implements FirewallBackend {
   async setupContainer(spec: ContainerSpec): Promise<void> {
     const plan = planAttachment(spec);
     // Before the rules, so the first connection to 127.0.0.1 already works.
-    if (plan.localnet && spec.bridge) this.enableLocalnet(spec.bridge);
+    if (plan.localnet && spec.bridge) await this.enableLocalnet(spec.bridge);
     await ensureBridgeFiltering(plan.bridged, 'icc=false');
     await this.install(plan);
   }
@@ -174,9 +177,11 @@ export class IptablesBackend implements FirewallBackend {
 
   /**
    * route_localnet lets packets from 127.0.0.0/8, DNAT'd to a container, leave through the bridge
-   * (they are martians otherwise). Written in the namespace this process runs in: the host's.
+   * (they are martians otherwise). Written in the namespace this process runs in: the host's; read
+   * there over netlink first (netlink/devconf.ts says why), as it is on for every ADD but a bridge's first.
    */
-  private enableLocalnet(bridge: string): void {
+  private async enableLocalnet(bridge: string): Promise<void> {
+    if ((await withRtnl(originalNetNs(), (rtnl) => ipv4DevConf(rtnl, bridge, 'route_localnet'))) === 1) return;
     try {
       writeSysctl(`net/ipv4/conf/${bridge}/route_localnet`, '1');
     } catch (err) {

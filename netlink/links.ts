@@ -111,13 +111,19 @@ function parseLink(data: Buffer): Link {
 
 /** The link, or null when there is none by that name or index. */
 export async function getLink(rtnl: Rtnl, ref: LinkRef): Promise<Link | null> {
+  const data = await getLinkMessage(rtnl, ref);
+  return data ? parseLink(data) : null;
+}
+
+/** The kernel's RTM_NEWLINK answer for the link (ifinfomsg and attributes), or null when there is none. */
+export async function getLinkMessage(rtnl: Rtnl, ref: LinkRef): Promise<Buffer | null> {
   const { header, attrs } = select(ref);
   try {
     const [reply] = await rtnl.request(`get link ${linkLabel(ref)}`, RTM.GETLINK, [
       header,
       encodeAttrs([...attrs, [IFLA.EXT_MASK, u32(RTEXT_FILTER_SKIP_STATS)]]),
     ]);
-    return reply ? parseLink(reply.data) : null;
+    return reply?.data ?? null;
   } catch (err) {
     if (isNetlinkError(err, 'ENODEV')) return null;
     throw err;
