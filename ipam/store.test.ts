@@ -53,6 +53,22 @@ test('reservations: only address-named regular files count; empty files are free
   t.is(readFileSync(join(dir, '10.1.0.5'), 'utf8'), 'c1\r\neth0');
 });
 
+test('reservations: a network of 300 is read whole (two threads share the files), long and odd contents intact', async (t) => {
+  const dataDir = tempDir(t);
+  const dir = join(dataDir, 'n1');
+  mkdirSync(dir, { recursive: true });
+  const expected: Array<[string, { containerId: string; ifname: string }]> = [];
+  for (let i = 0; i < 300; i++) {
+    const text = `10.2.${i >> 8}.${i & 255}`;
+    // One longer than a read's 4 KiB buffer, one holding a NUL byte (read as a space).
+    const id = i === 7 ? 'x'.repeat(5000) : `c${i}`;
+    writeFileSync(join(dir, text), i === 9 ? `c\u0000${i}\r\neth0` : `${id}\r\neth${i % 3}`);
+    expected.push([text, { containerId: i === 9 ? `c ${i}` : id, ifname: `eth${i % 3}` }]);
+  }
+  const found = await withStore(dataDir, 'n1', (s) => s.reservations());
+  t.deepEqual(found.map((r): [string, unknown] => [r.text, r.owner]).sort(), expected.sort());
+});
+
 test('release removes only the named reservation and tolerates a missing file', async (t) => {
   const dataDir = tempDir(t);
   await withStore(dataDir, 'n1', (s) => {
@@ -84,12 +100,17 @@ test('last_reserved_ip.<set> holds the bare address; missing or garbage reads as
   });
 });
 
-test('temporary files left by a crash are swept when the lock is taken', async (t) => {
+test('temporary files left by a crash: one a writer would name is replaced, the rest go when reservations are read', async (t) => {
   const dataDir = tempDir(t);
+  const dir = join(dataDir, 'n1');
   await withStore(dataDir, 'n1', () => undefined);
-  writeFileSync(join(dataDir, 'n1', '.ctnet-tmp-123-abc'), 'c1\r\neth0');
-  await withStore(dataDir, 'n1', () => undefined);
-  t.deepEqual(readdirSync(join(dataDir, 'n1')), ['lock']);
+  writeFileSync(join(dir, '.ctnet-tmp-123-abc'), 'c1\r\neth0');
+  // A dead process with this one's pid: every name this process's writes can pick is taken.
+  for (let k = 1; k <= 200; k++) writeFileSync(join(dir, `.ctnet-tmp-${process.pid}-${k}`), 'stale', { mode: 0o600 });
+  t.true(await withStore(dataDir, 'n1', (s) => s.reserve(a('10.1.0.2'), c1)));
+  t.is(readFileSync(join(dir, '10.1.0.2'), 'utf8'), 'c1\r\neth0');
+  t.deepEqual(await withStore(dataDir, 'n1', (s) => s.reservations().map((r) => r.text)), ['10.1.0.2']);
+  t.deepEqual(readdirSync(dir).sort(), ['10.1.0.2', 'lock']);
 });
 
 test('a store that cannot be created is an I/O error (code 5) naming it', async (t) => {

@@ -6,7 +6,7 @@
 //
 // Everything here runs synchronously while the lock is held: the critical section is a handful of
 // small file operations, and no other code can interleave with it.
-import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { removeFile } from '../cni/files.js';
@@ -41,11 +41,19 @@ const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoExcept
 export class LockedStore {
   constructor(readonly dir: string) {}
 
-  /** Every valid reservation. Empty files (a writer that crashed before writing) count as free. */
+  /**
+   * Every valid reservation. Empty files (a writer that crashed before writing) count as free; the
+   * temporary files of crashed writers, seen in the same listing, are removed.
+   */
   reservations(): Reservation[] {
     const out: Reservation[] = [];
     // Every ADD reads them all (a duplicate ADD must fail): one native call, ~5 ms sooner at 500.
-    for (const [name, content] of readFiles(this.dir)) {
+    const files = readFiles(this.dir);
+    for (let i = 0; i < files.length; i += 2) {
+      const name = files[i]!;
+      const content = files[i + 1]!;
+      // Temporary files only exist under the lock, which this process holds: these are leftovers.
+      if (name.startsWith(TEMP_PREFIX)) removeFile(join(this.dir, name));
       const address = parseAddr(name);
       if (!address) continue; // lock, last_reserved_ip.*, temp files and anything unrelated
       const owner = parseOwner(content);
@@ -116,13 +124,6 @@ export class LockedStore {
     unlinkSync(this.writeTemp('', 0o600));
   }
 
-  /** Removes temporary files left by a crashed writer (they only ever exist under the lock). */
-  sweepTempFiles(): void {
-    for (const name of readdirSync(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX)) removeFile(join(this.dir, name));
-    }
-  }
-
   private ownerIn(name: string): Owner | undefined {
     try {
       // No path.join: a file name from formatAddr needs no normalization.
@@ -134,10 +135,16 @@ export class LockedStore {
   }
 
   private writeTemp(content: string, mode: number): string {
-    // Unique without randomness: writers hold the lock, a pid names one live process, and a dead
-    // one's leftovers were swept when the lock was taken.
+    // Unique without randomness: writers hold the lock and a pid names one live process, so a file
+    // of this name is a dead process's leftover (reservations() sweeps the others).
     const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
-    writeFileSync(temp, content, { mode, flag: 'wx' });
+    try {
+      writeFileSync(temp, content, { mode, flag: 'wx' });
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      removeFile(temp);
+      writeFileSync(temp, content, { mode, flag: 'wx' });
+    }
     return temp;
   }
 }
@@ -158,9 +165,7 @@ export async function withStore<T>(dataDir: string, network: string, fn: (store:
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const lock = await acquireLock(join(dir, LOCK_FILE), { timeoutMs: options.lockTimeoutMs ?? lockTimeoutMs(), what: 'the IPAM store' });
     try {
-      const store = new LockedStore(dir);
-      store.sweepTempFiles();
-      return fn(store);
+      return fn(new LockedStore(dir));
     } finally {
       lock.release();
     }

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   flock(fd: number, op: number): boolean;
-  /** Every regular file directly in `dir`, packed: readFiles() below unpacks it. */
-  readFiles(dir: string): Buffer;
+  /** Every regular file directly in `dir`: names and contents, each followed by a NUL but the last. */
+  readFiles(dir: string): string;
   /**
    * A netlink socket of `protocol` in the calling thread's namespace, subscribed to the multicast
    * groups of the `groups` bitmask; close it with fs.closeSync.
@@ -68,19 +68,11 @@ export function native(): NativeAddon {
   return addon;
 }
 
-/** [name, content] of every regular file directly in `dir` (contents as UTF-8), in one system-call loop. */
-export function readFiles(dir: string): Array<[name: string, content: string]> {
-  const packed = native().readFiles(dir);
-  const out: Array<[string, string]> = [];
-  const field = (at: number): [string, number] => {
-    const end = at + 4 + packed.readUInt32LE(at);
-    return [packed.toString('utf8', at + 4, end), end];
-  };
-  for (let at = 0; at < packed.length; ) {
-    const [name, next] = field(at);
-    const [content, end] = field(next);
-    out.push([name, content]);
-    at = end;
-  }
-  return out;
+/**
+ * Every regular file directly in `dir`, from one system-call loop: its name then its content
+ * (UTF-8), alternating (files[2k] is a name, files[2k + 1] that file's content).
+ */
+export function readFiles(dir: string): string[] {
+  const all = native().readFiles(dir);
+  return all === '' ? [] : all.split('\0');
 }
