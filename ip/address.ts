@@ -19,14 +19,17 @@ export interface Cidr {
 
 export const familyBits = (family: Family): number => (family === 4 ? 32 : 128);
 
-const V4_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+/** Dotted-quad text without leading zeros: what parses is canonical, and formatAddr gives it back. */
+const V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 /** The top 96 bits of ::ffff:0:0/96. Go prints these as dotted IPv4, so a file name would not round-trip: refuse them. */
 const V4_MAPPED_PREFIX = 0xffffn;
 
 function parseV4(text: string): IpAddr | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => V4_OCTET.test(p))) return undefined;
-  return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
+  // One match and one BigInt: the IPAM store parses every reservation's name on each ADD.
+  const m = V4.exec(text);
+  if (!m) return undefined;
+  return { family: 4, value: BigInt(Number(m[1]) * 0x1000000 + Number(m[2]) * 0x10000 + Number(m[3]) * 0x100 + Number(m[4])) };
 }
 
 const V6_GROUP = /^[0-9a-fA-F]{1,4}$/;

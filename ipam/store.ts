@@ -57,7 +57,8 @@ export class LockedStore {
       const address = parseAddr(name);
       if (!address) continue; // lock, last_reserved_ip.*, temp files and anything unrelated
       const owner = parseOwner(content);
-      if (owner) out.push({ address, text: formatAddr(address), file: name, owner });
+      // A dotted quad that parses is canonical (ip/address.ts); IPv6 may be spelled otherwise.
+      if (owner) out.push({ address, text: address.family === 4 ? name : formatAddr(address), file: name, owner });
     }
     return out;
   }
