@@ -5,7 +5,7 @@
 // the machine hits them alike and the ratios stay meaningful even when absolute times wander.
 import { execa } from 'execa';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -55,19 +55,36 @@ const rotate = <T>(xs: readonly T[], i: number) => xs.map((_, k) => xs[(k + i) %
 
 // ---- cleanup: every sandbox is destroyed, whatever happens ----
 
-/** Live sandboxes, each with the bench's own directory (IPAM store, result cache) beside it. */
-const live = new Map<Sandbox, string>();
-async function newSandbox(): Promise<{ sb: Sandbox; dir: string }> {
+/**
+ * Where ctnet's NAT state (attachment records, port claims) goes. Its default, /run/cni/ctnet, is on
+ * tmpfs on a systemd host, so the bench takes a tmpfs too: /run when it is one, else /dev/shm. Only
+ * without either does it stay in the sandbox's directory, on disk like the IPAM stores: this VM's
+ * root is ext4 without a journal, where each file created after many deletions first looks at every
+ * recently deleted inode (~0.3 ms a file once a fill has run), a cost no /run pays.
+ */
+const TMPFS_MAGIC = 0x01021994;
+const natStateRoot = ['/run', '/dev/shm'].find((p) => {
+  try {
+    return statfsSync(p).type === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+});
+
+/** Live sandboxes, each with the bench's own directories (IPAM store, result cache; NAT state) beside it. */
+const live = new Map<Sandbox, string[]>();
+async function newSandbox(): Promise<{ sb: Sandbox; dir: string; natDir: string }> {
   const sb = await Sandbox.create();
   const dir = mkdtempSync(join(tmpdir(), `${sb.name}-bench-`));
-  live.set(sb, dir);
-  return { sb, dir };
+  const natDir = natStateRoot ? mkdtempSync(join(natStateRoot, `${sb.name}-nat-`)) : sb.stateDir;
+  live.set(sb, natStateRoot ? [dir, natDir] : [dir]);
+  return { sb, dir, natDir };
 }
 async function destroy(sb: Sandbox): Promise<void> {
-  const dir = live.get(sb);
+  const dirs = live.get(sb) ?? [];
   live.delete(sb);
   await sb.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 async function destroyAll(): Promise<void> {
   await Promise.allSettled([...live.keys()].map(destroy));
@@ -87,6 +104,7 @@ interface Bed {
   runtime: CniRuntime;
   list: ReturnType<Stack['list']>;
   dir: string;
+  natDir: string;
   /** Attached containers (fillers), by number. */
   attached: number;
   seq: number;
@@ -95,18 +113,18 @@ interface Bed {
 }
 
 async function bed(stack: Stack): Promise<Bed> {
-  const { sb, dir } = await newSandbox();
-  const b: Bed = { stack, sb, runtime: undefined!, list: stack.list(`cb${sb.id.slice(0, 8)}`, join(dir, 'ipam')), dir, attached: 0, seq: 0 };
-  b.runtime = runtimeFor(stack, sb, dir, [], (r) => b.runs?.push(r));
+  const { sb, dir, natDir } = await newSandbox();
+  const b: Bed = { stack, sb, runtime: undefined!, list: stack.list(`cb${sb.id.slice(0, 8)}`, join(dir, 'ipam')), dir, natDir, attached: 0, seq: 0 };
+  b.runtime = runtimeFor(b, [], (r) => b.runs?.push(r));
   return b;
 }
 
-function runtimeFor(stack: Stack, sb: Sandbox, dir: string, wrap: readonly string[] = [], onPluginRun?: (r: PluginRun) => void): CniRuntime {
+function runtimeFor(b: Pick<Bed, 'stack' | 'sb' | 'dir' | 'natDir'>, wrap: readonly string[] = [], onPluginRun?: (r: PluginRun) => void): CniRuntime {
   return new CniRuntime({
-    pluginPath: [stack.binDir],
-    cacheDir: join(dir, 'cache'),
-    execPrefix: [...wrap, 'nsenter', `--net=${sb.hostPath}`, '--'],
-    env: { ...process.env, CTNET_NAT_DATA_DIR: sb.stateDir },
+    pluginPath: [b.stack.binDir],
+    cacheDir: join(b.dir, 'cache'),
+    execPrefix: [...wrap, 'nsenter', `--net=${b.sb.hostPath}`, '--'],
+    env: { ...process.env, CTNET_NAT_DATA_DIR: b.natDir },
     timeoutMs: 120_000,
     ...(onPluginRun ? { onPluginRun } : {}),
   });
@@ -290,7 +308,7 @@ function processesIn(trace: string): Record<string, number> {
 
 async function footprint(b: Bed): Promise<Footprint> {
   const file = join(b.dir, 'trace');
-  const traced = runtimeFor(b.stack, b.sb, b.dir, ['strace', '-f', '-qq', '-A', '-e', 'trace=execve', '-o', file]);
+  const traced = runtimeFor(b, ['strace', '-f', '-qq', '-A', '-e', 'trace=execve', '-o', file]);
   const c = await b.sb.container(`s${b.seq}`);
   const rt = attachment(`strace${b.seq++}`, c.path, 40000 + b.seq);
   await traced.add(b.list, rt);
@@ -301,7 +319,7 @@ async function footprint(b: Bed): Promise<Footprint> {
   rmSync(file);
 
   const rss = join(b.dir, 'rss');
-  const timed = runtimeFor(b.stack, b.sb, b.dir, ['/usr/bin/time', '-a', '-o', rss, '-f', '%M']);
+  const timed = runtimeFor(b, ['/usr/bin/time', '-a', '-o', rss, '-f', '%M']);
   const c2 = await b.sb.container(`r${b.seq}`);
   const rt2 = attachment(`rss${b.seq++}`, c2.path, 40000 + b.seq);
   await timed.add(b.list, rt2);
@@ -423,6 +441,8 @@ interface Report {
   referencePlugins: string;
   cores: number;
   loadAverageBefore: number[];
+  /** The tmpfs holding ctnet's NAT state, or null when it stayed on disk in each sandbox's directory. */
+  natStateOn: string | null;
   loadAverageAfter?: number[];
   config: typeof cfg;
   startup: ReturnType<typeof startup>;
@@ -438,7 +458,7 @@ function print(report: Report): void {
   const ms = (s: Summary | undefined) => (s ? `${s.median} / ${s.p90}` : '-');
   const x = (a: Summary | undefined, b: Summary | undefined) => (a && b ? `${ratio(a.median, b.median)}x` : '-');
   const out: string[] = [];
-  out.push(`ctnet bench ${report.date}, ${report.commit}, node ${report.node}, reference plugins ${report.referencePlugins}, ${report.cores} cores, load ${report.loadAverageBefore.map((l) => l.toFixed(1)).join(' ')}`);
+  out.push(`ctnet bench ${report.date}, ${report.commit}, node ${report.node}, reference plugins ${report.referencePlugins}, ${report.cores} cores, load ${report.loadAverageBefore.map((l) => l.toFixed(1)).join(' ')}, ctnet NAT state ${report.natStateOn ? `on tmpfs (${report.natStateOn})` : 'on disk (no tmpfs found)'}`);
   out.push('', `VERSION start-up, ms (median / p90), ${report.config.startupSamples} samples; node -e 0: ${ms(report.startup.node)}`);
   out.push(
     table(
@@ -540,6 +560,7 @@ async function main(): Promise<void> {
     referencePlugins,
     cores: availableParallelism(),
     loadAverageBefore,
+    natStateOn: natStateRoot ?? null,
     loadAverageAfter: loadavg(),
     config: cfg,
     startup: start,

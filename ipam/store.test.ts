@@ -107,6 +107,7 @@ test('temporary files left by a crash: one a writer would name is replaced, the 
   writeFileSync(join(dir, '.ctnet-tmp-123-abc'), 'c1\r\neth0');
   // A dead process with this one's pid: every name this process's writes can pick is taken.
   for (let k = 1; k <= 200; k++) writeFileSync(join(dir, `.ctnet-tmp-${process.pid}-${k}`), 'stale', { mode: 0o600 });
+  await withStore(dataDir, 'n1', (s) => s.probeWritable());
   t.true(await withStore(dataDir, 'n1', (s) => s.reserve(a('10.1.0.2'), c1)));
   t.is(readFileSync(join(dir, '10.1.0.2'), 'utf8'), 'c1\r\neth0');
   t.deepEqual(await withStore(dataDir, 'n1', (s) => s.reservations().map((r) => r.text)), ['10.1.0.2']);

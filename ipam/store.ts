@@ -6,7 +6,7 @@
 //
 // Everything here runs synchronously while the lock is held: the critical section is a handful of
 // small file operations, and no other code can interleave with it.
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { removeFile } from '../cni/files.js';
@@ -71,28 +71,33 @@ export class LockedStore {
   }
 
   /**
-   * Records `owner` as the holder of `address`; false if someone already holds it. The content
-   * goes to a temporary file first and link(2) then gives it its real name: link fails rather than
-   * replacing an existing file, so the reservation is created exclusively and complete.
+   * Records `owner` as the holder of `address`; false if someone already holds it. The file is
+   * created exclusively with its content, as the reference does it: a writer that crashes between
+   * the two leaves an empty file, which holds nothing (reservations() skips it, the next reserve
+   * replaces it). Only holders of the lock read these files, so no one sees one half-written.
    */
   reserve(address: IpAddr, owner: Owner): boolean {
     const name = formatAddr(address);
     const path = join(this.dir, name);
-    const temp = this.writeTemp(serializeOwner(owner), 0o600);
-    try {
+    const create = () => {
       try {
-        linkSync(temp, path);
+        writeFileSync(path, serializeOwner(owner), { mode: 0o600, flag: 'wx' });
       } catch (err) {
-        if (errnoOf(err) !== 'EEXIST') throw err;
-        if (this.ownerIn(name) !== undefined) return false;
-        // A crashed writer's empty file does not hold the address: replace it.
-        removeFile(path);
-        linkSync(temp, path);
+        // Any failure but EEXIST came after this process created the file, or before anything was.
+        if (errnoOf(err) !== 'EEXIST') removeFile(path);
+        throw err;
       }
-      return true;
-    } finally {
-      removeFile(temp);
+    };
+    try {
+      create();
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      if (this.ownerIn(name) !== undefined) return false;
+      // A crashed writer's empty file does not hold the address: replace it.
+      removeFile(path);
+      create();
     }
+    return true;
   }
 
   release(r: Pick<Reservation, 'file'>): void {
@@ -109,15 +114,10 @@ export class LockedStore {
   }
 
   setLastReserved(setIndex: number, address: IpAddr): void {
-    // No trailing newline: the reference parses the whole content as the address. rename(2)
-    // replaces the cursor atomically, so it is never seen half-written.
-    const temp = this.writeTemp(formatAddr(address), 0o644);
-    try {
-      renameSync(temp, join(this.dir, LAST_RESERVED_PREFIX + setIndex));
-    } catch (err) {
-      removeFile(temp);
-      throw err;
-    }
+    // In place and without a trailing newline, as the reference writes it (it parses the whole
+    // content as the address): only holders of the lock read it, and a crash's torn write reads as
+    // no cursor. Rewriting the file spares a new inode on every ADD.
+    writeFileSync(join(this.dir, LAST_RESERVED_PREFIX + setIndex), formatAddr(address), { mode: 0o644 });
   }
 
   /** Proves the directory takes new files (STATUS): root ignores permission bits, so ask the kernel. */
