@@ -11,6 +11,25 @@ test('IPv4 parses strictly and prints as a dotted quad', (t) => {
   t.is(formatAddr({ family: 4, value: 0xffffffffn }), '255.255.255.255');
 });
 
+test('IPv4 parsing accepts exactly the dotted quads without leading zeros', (t) => {
+  const canonical = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+  const text = fc.oneof(
+    fc.stringMatching(/^[0-9.]{0,17}$/),
+    fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((o) => o.join('.')),
+    fc.constantFrom('0.0.0.0', '255.255.255.255', '1.2.3.04', '1..2.3', '1.2.3.', '.1.2.3', '1.2.3.4 ', '1.2.3.4a', '\u0661.2.3.4', '1.2.3.-4'),
+  );
+  fc.assert(
+    fc.property(text, (s) => {
+      const parsed = parseAddr(s);
+      if (!canonical.test(s)) return parsed === undefined;
+      const value = s.split('.').reduce((acc, o) => acc * 256n + BigInt(o), 0n);
+      return parsed?.family === 4 && parsed.value === value && formatAddr(parsed) === s;
+    }),
+    { numRuns: 5000 },
+  );
+  t.pass();
+});
+
 test('IPv6 prints in the RFC 5952 form the reference uses for file names', (t) => {
   const canon = (s: string) => formatAddr(parseAddr(s)!);
   t.is(canon('2001:DB8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');

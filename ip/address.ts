@@ -19,17 +19,37 @@ export interface Cidr {
 
 export const familyBits = (family: Family): number => (family === 4 ? 32 : 128);
 
-const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-/** Dotted-quad text without leading zeros: what parses is canonical, and formatAddr gives it back. */
-const V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 /** The top 96 bits of ::ffff:0:0/96. Go prints these as dotted IPv4, so a file name would not round-trip: refuse them. */
 const V4_MAPPED_PREFIX = 0xffffn;
 
+/**
+ * Dotted-quad text without leading zeros, so what parses is canonical (formatAddr gives it back).
+ * By hand, not by a pattern: the IPAM store parses every reservation's name on each ADD, in a
+ * process too short-lived for a regular expression's compilation to pay off.
+ */
 function parseV4(text: string): IpAddr | undefined {
-  // One match and one BigInt: the IPAM store parses every reservation's name on each ADD.
-  const m = V4.exec(text);
-  if (!m) return undefined;
-  return { family: 4, value: BigInt(Number(m[1]) * 0x1000000 + Number(m[2]) * 0x10000 + Number(m[3]) * 0x100 + Number(m[4])) };
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) - 48; // '0'
+    if (c === -2) {
+      // '.'
+      if (digits === 0 || ++dots > 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 0 && c <= 9) {
+      if (digits > 0 && octet === 0) return undefined; // a leading zero
+      octet = octet * 10 + c;
+      if (++digits > 3 || octet > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return { family: 4, value: BigInt(value * 256 + octet) };
 }
 
 const V6_GROUP = /^[0-9a-fA-F]{1,4}$/;
