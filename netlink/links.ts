@@ -182,13 +182,19 @@ export async function createBridge(rtnl: Rtnl, o: BridgeOptions): Promise<Link> 
  * applied on creation) but is brought up when o.up asks; a non-bridge link of that name is EEXIST.
  */
 export async function ensureBridge(rtnl: Rtnl, o: BridgeOptions): Promise<Link> {
-  try {
-    return await createBridge(rtnl, o);
-  } catch (err) {
-    if (!isNetlinkError(err, 'EEXIST')) throw err;
-  }
   const op = `ensure bridge ${o.name}`;
-  const link = await requireLink(rtnl, o.name, op);
+  // Looked up first: on all but a network's first ADD the bridge exists, and a refused creation
+  // costs a round trip and an error (node:os loads with the first one).
+  let link = await getLink(rtnl, o.name);
+  if (!link) {
+    try {
+      return await createBridge(rtnl, o);
+    } catch (err) {
+      // Another ADD created it between the look and the creation.
+      if (!isNetlinkError(err, 'EEXIST')) throw err;
+    }
+    link = await requireLink(rtnl, o.name, op);
+  }
   if (link.kind !== 'bridge') throw NetlinkError.of('EEXIST', op, `${o.name} exists and is ${link.kind ? `a ${link.kind}` : 'not a virtual device'}, not a bridge`);
   if (o.up && !link.up) {
     await setLink(rtnl, link.index, { up: true });
