@@ -38,8 +38,8 @@ export async function bridgeAdd(args: CmdArgs, conf: BridgeConf): Promise<Result
     throw new CniError(ErrorCode.InvalidNetworkConfig, 'bridge: "disableContainerInterface" leaves the interface down, so it cannot be combined with "ipam"');
   }
   const ns = openContainerNs(args);
-  // Every request from a pool thread (the addon's sockets), as DEL's: npm netlink's socket layer
-  // would cost the process ~2 ms to load, more than the ADD's ~20 round trips through the pool.
+  // Every request from a pool thread (the addon's sockets), as DEL's: loading npm netlink's socket
+  // layer costs a process more than the ADD's ~20 round trips through the pool (~2 ms net).
   const host = Rtnl.open(originalNetNs(), { offThread: true });
   const inside = Rtnl.open(ns, { offThread: true });
   const rollback = new Rollback();

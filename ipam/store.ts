@@ -78,26 +78,8 @@ export class LockedStore {
    */
   reserve(address: IpAddr, owner: Owner): boolean {
     const name = formatAddr(address);
-    const path = join(this.dir, name);
-    const create = () => {
-      try {
-        writeFileSync(path, serializeOwner(owner), { mode: 0o600, flag: 'wx' });
-      } catch (err) {
-        // Any failure but EEXIST came after this process created the file, or before anything was.
-        if (errnoOf(err) !== 'EEXIST') removeFile(path);
-        throw err;
-      }
-    };
-    try {
-      create();
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST') throw err;
-      if (this.ownerIn(name) !== undefined) return false;
-      // A crashed writer's empty file does not hold the address: replace it.
-      removeFile(path);
-      create();
-    }
-    return true;
+    // A crashed writer's empty file does not hold the address: it is replaced.
+    return createReplacing(join(this.dir, name), serializeOwner(owner), 0o600, () => this.ownerIn(name) === undefined);
   }
 
   release(r: Pick<Reservation, 'file'>): void {
@@ -139,15 +121,35 @@ export class LockedStore {
     // Unique without randomness: writers hold the lock and a pid names one live process, so a file
     // of this name is a dead process's leftover (reservations() sweeps the others).
     const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
-    try {
-      writeFileSync(temp, content, { mode, flag: 'wx' });
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST') throw err;
-      removeFile(temp);
-      writeFileSync(temp, content, { mode, flag: 'wx' });
-    }
+    createReplacing(temp, content, mode, () => true);
     return temp;
   }
+}
+
+/**
+ * Creates `path` holding `content`, exclusively; an existing file is replaced when `replaceable`
+ * says it holds nothing, else the answer is false. A failure after the creation (a full disk)
+ * removes the file again.
+ */
+function createReplacing(path: string, content: string, mode: number, replaceable: () => boolean): boolean {
+  const create = () => {
+    try {
+      writeFileSync(path, content, { mode, flag: 'wx' });
+    } catch (err) {
+      // Any failure but EEXIST came after this process created the file, or before anything was.
+      if (errnoOf(err) !== 'EEXIST') removeFile(path);
+      throw err;
+    }
+  };
+  try {
+    create();
+  } catch (err) {
+    if (errnoOf(err) !== 'EEXIST') throw err;
+    if (!replaceable()) return false;
+    removeFile(path);
+    create();
+  }
+  return true;
 }
 
 export const networkDir = (dataDir: string, network: string): string => join(dataDir, network);

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstring>
 #include <dirent.h>
-#include <endian.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <sched.h>
