@@ -93,8 +93,7 @@ export const nftExpr = {
 };
 
 function xt(name: string, rev: number, info: Buffer): AttrList {
-  const aligned = Buffer.alloc(Math.ceil(info.length / 8) * 8);
-  info.copy(aligned);
+  const aligned = info.length % 8 === 0 ? info : Buffer.concat([info, Buffer.alloc(8 - (info.length % 8))]);
   return [
     [1 /* NAME */, str(name)],
     [2 /* REV */, be32(rev)],

@@ -36,12 +36,12 @@ export const AF_INET6 = 10;
 
 /** The nlmsghdr of a request (NLM_F_REQUEST plus `flags`) whose payload is sent right after it. */
 export function nlmsghdr(type: number, flags: number, seq: number, payload: readonly Buffer[]): Buffer {
-  const h = Buffer.alloc(NLMSG_HDRLEN);
-  const len = NLMSG_HDRLEN + payload.reduce((n, b) => n + b.length, 0);
-  h.set(u32(len), 0);
+  const h = Buffer.allocUnsafe(NLMSG_HDRLEN);
+  writeU32(h, NLMSG_HDRLEN + payload.reduce((n, b) => n + b.length, 0), 0);
   writeU16(h, type, 4);
   writeU16(h, flags | NLM_F_REQUEST, 6);
-  h.set(u32(seq), 8);
+  writeU32(h, seq, 8);
+  writeU32(h, 0, 12); // nlmsg_pid: the kernel's
   return h;
 }
 
@@ -69,28 +69,50 @@ export function u8(v: number): Buffer {
   return Buffer.from([v]);
 }
 
+// Integers are written byte by byte, and their buffers come from node's pool (allocUnsafe: every
+// byte is written): an nf_tables rule is hundreds of them, and Buffer's writeUInt*() (four calls
+// deep, each interpreted on a plugin's one run) and a fresh ArrayBuffer apiece made encoding the
+// rules of an ADD cost more than committing them.
+
+function checkRange(v: number, max: number): void {
+  if (!(Number.isInteger(v) && v >= 0 && v <= max)) throw new RangeError(`${v} does not fit in ${max === 0xffff ? 16 : 32} bits`);
+}
+
+export function writeU16(b: Uint8Array, v: number, offset: number): void {
+  checkRange(v, 0xffff);
+  b[offset + (LE ? 0 : 1)] = v & 0xff;
+  b[offset + (LE ? 1 : 0)] = v >>> 8;
+}
+
+function writeU32(b: Uint8Array, v: number, offset: number): void {
+  checkRange(v, 0xffffffff);
+  for (let i = 0; i < 4; i++) b[offset + (LE ? i : 3 - i)] = (v >>> (8 * i)) & 0xff;
+}
+
 export function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  if (LE) b.writeUInt32LE(v);
-  else b.writeUInt32BE(v);
+  const b = Buffer.allocUnsafe(4);
+  writeU32(b, v, 0);
   return b;
 }
 
 /** Big-endian integers, as nf_tables attributes and packet headers hold them (a negative 32-bit one, e.g. a verdict code, in two's complement). */
 export function be16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v);
+  checkRange(v, 0xffff);
+  const b = Buffer.allocUnsafe(2);
+  b[0] = v >>> 8;
+  b[1] = v & 0xff;
   return b;
 }
 
 export function be32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
+  const u = v >>> 0;
+  const b = Buffer.allocUnsafe(4);
+  for (let i = 0; i < 4; i++) b[i] = (u >>> (24 - 8 * i)) & 0xff;
   return b;
 }
 
 export function be64(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
+  const b = Buffer.allocUnsafe(8);
   b.writeBigUInt64BE(v);
   return b;
 }
@@ -105,11 +127,6 @@ export function readS32(b: Buffer, offset = 0): number {
 
 function readU16(b: Buffer, offset: number): number {
   return LE ? b.readUInt16LE(offset) : b.readUInt16BE(offset);
-}
-
-export function writeU16(b: Buffer, v: number, offset: number): void {
-  if (LE) b.writeUInt16LE(v, offset);
-  else b.writeUInt16BE(v, offset);
 }
 
 /** NUL-terminated string attribute value. */
@@ -127,20 +144,48 @@ export type Attr = [type: number, value: Buffer | AttrList];
 /** Falsy entries are skipped, so optional attributes can be written inline (`mtu !== undefined && [...]`). */
 export type AttrList = (Attr | false | undefined)[];
 
-/** With nestedFlag false, nested attributes carry no NLA_F_NESTED: the form nf_tables dumps rules in. */
+/**
+ * With nestedFlag false, nested attributes carry no NLA_F_NESTED: the form nf_tables dumps rules in.
+ * Written into one buffer sized first: a rule's expressions are hundreds of attributes, and a Buffer
+ * apiece (header, value, padding, then concatenations) made its encoding cost more than its commit.
+ */
 export function encodeAttrs(attrs: AttrList, nestedFlag = true): Buffer {
-  const parts: Buffer[] = [];
-  for (const attr of attrs) {
-    if (!attr) continue;
-    const [type, value] = attr;
-    const nested = !Buffer.isBuffer(value);
-    const data = nested ? encodeAttrs(value, nestedFlag) : value;
-    const header = Buffer.alloc(4);
-    writeU16(header, 4 + data.length, 0);
-    writeU16(header, type | (nested && nestedFlag ? NLA_F_NESTED : 0), 2);
-    parts.push(header, data, Buffer.alloc((4 - (data.length % 4)) % 4));
+  const out = Buffer.allocUnsafe(attrsLength(attrs));
+  writeAttrs(out, 0, attrs, nestedFlag);
+  return out;
+}
+
+const padded = (len: number): number => (len + 3) & ~3;
+
+// Index loops, not for-of or destructuring: this runs once per plugin process, in V8's
+// interpreter, where each of those goes through the iterator protocol.
+function attrsLength(attrs: AttrList): number {
+  let len = 0;
+  for (let i = 0; i < attrs.length; i++) {
+    const attr = attrs[i];
+    if (attr) len += padded(4 + (Buffer.isBuffer(attr[1]) ? attr[1].length : attrsLength(attr[1])));
   }
-  return Buffer.concat(parts);
+  return len;
+}
+
+/** Writes every byte of the attributes (headers, values, zeroed padding) at `off`; returns the end. */
+function writeAttrs(out: Buffer, off: number, attrs: AttrList, nestedFlag: boolean): number {
+  for (let i = 0; i < attrs.length; i++) {
+    const attr = attrs[i];
+    if (!attr) continue;
+    const value = attr[1];
+    const start = off;
+    const nested = !Buffer.isBuffer(value);
+    if (nested) off = writeAttrs(out, off + 4, value, nestedFlag);
+    else {
+      out.set(value, off + 4);
+      off += 4 + value.length;
+    }
+    writeU16(out, off - start, start);
+    writeU16(out, attr[0] | (nested && nestedFlag ? NLA_F_NESTED : 0), start + 2);
+    for (const end = start + padded(off - start); off < end; off++) out[off] = 0;
+  }
+  return off;
 }
 
 /** Every attribute in order, repeats included (e.g. the elements of a nested list). */
