@@ -30,9 +30,9 @@ export async function bridgeDel(args: CmdArgs, conf: BridgeConf): Promise<void> 
 
 /** Deletes the attachment's veth pair, if any, calling `underway` once a deletion is sent. */
 async function deleteVeth(args: CmdArgs, underway: () => void): Promise<void> {
-  // Every request from a pool thread: the deletion's own wait, and the lookups beside it, which then
-  // spare a DEL loading npm netlink.
-  const offThread = { offThread: true };
+  // Every request through the addon, which spares a DEL loading npm netlink: the lookup from this
+  // thread (nothing runs beside it yet), the deletion's wait in a clone (deleteLink).
+  const addon = { thread: 'caller' } as const;
   const deleteVethOf = async (rtnl: Rtnl, name: string): Promise<boolean> => {
     const link = await getLink(rtnl, name);
     if (link?.kind !== 'veth') return false;
@@ -44,12 +44,12 @@ async function deleteVeth(args: CmdArgs, underway: () => void): Promise<void> {
   if (ns) {
     try {
       // Only a veth is ours to delete; deleting one end removes the pair, host end included.
-      if (await withRtnl(ns, (rtnl) => deleteVethOf(rtnl, args.ifname), offThread)) return;
+      if (await withRtnl(ns, (rtnl) => deleteVethOf(rtnl, args.ifname), addon)) return;
     } finally {
       ns.close();
     }
   }
   // The host end by its derived name: covers a namespace the runtime no longer names, or one whose
   // interface is already gone.
-  await withRtnl(originalNetNs(), (rtnl) => deleteVethOf(rtnl, hostVethName(args.containerId, args.ifname)), offThread);
+  await withRtnl(originalNetNs(), (rtnl) => deleteVethOf(rtnl, hostVethName(args.containerId, args.ifname)), addon);
 }

@@ -27,7 +27,7 @@ import {
   waitForLinkUp,
   withRtnl,
 } from '../netlink/index.js';
-import { OffThreadSocket } from '../netlink/off-thread-socket.js';
+import { AddonSocket } from '../netlink/addon-socket.js';
 import { NLM_F, RTM, ifinfomsg } from '../netlink/wire.js';
 import { Sandbox, type Container } from './sandbox.js';
 
@@ -167,19 +167,21 @@ test('real TCP: container to container over the bridge, and to the gateway, on I
 
 const NLMSG_DONE = 3; // linux/netlink.h
 
-test('an off-thread dump with a filter brings back only the replies holding its bytes, and the DONE', async (t) => {
-  const h = await host(t);
-  for (const name of ['keepme0', 'dropme0', 'keepme1', 'dropme1']) await h.sb.exec('ip', ['link', 'add', name, 'type', 'bridge']);
-  const socket = new OffThreadSocket(h.ns, 0 /* NETLINK_ROUTE */);
-  t.teardown(() => socket.close());
-  const dump = (keep?: Buffer) => socket.transact('dump links', [{ type: RTM.GETLINK, flags: NLM_F.DUMP, payload: [ifinfomsg({})] }], keep);
-  const names = (replies: { type: number; data: Buffer }[]) => replies.filter((r) => r.type === RTM.NEWLINK).map((r) => ['keepme0', 'dropme0', 'keepme1', 'dropme1', 'lo'].find((n) => r.data.includes(`${n}\0`)));
+for (const blocking of [false, true]) {
+  test(`a dump from the addon (${blocking ? 'blocking the caller' : 'on a pool thread'}) with a filter brings back only the replies holding its bytes, and the DONE`, async (t) => {
+    const h = await host(t);
+    for (const name of ['keepme0', 'dropme0', 'keepme1', 'dropme1']) await h.sb.exec('ip', ['link', 'add', name, 'type', 'bridge']);
+    const socket = new AddonSocket(h.ns, 0 /* NETLINK_ROUTE */, { blocking });
+    t.teardown(() => socket.close());
+    const dump = (keep?: Buffer) => socket.transact('dump links', [{ type: RTM.GETLINK, flags: NLM_F.DUMP, payload: [ifinfomsg({})] }], keep);
+    const names = (replies: { type: number; data: Buffer }[]) => replies.filter((r) => r.type === RTM.NEWLINK).map((r) => ['keepme0', 'dropme0', 'keepme1', 'dropme1', 'lo'].find((n) => r.data.includes(`${n}\0`)));
 
-  t.deepEqual(names(await dump()).sort(), ['dropme0', 'dropme1', 'keepme0', 'keepme1', 'lo']);
-  const kept = await dump(Buffer.from('keepme'));
-  t.deepEqual(names(kept), ['keepme0', 'keepme1']);
-  t.is(kept.at(-1)?.type, NLMSG_DONE);
-});
+    t.deepEqual(names(await dump()).sort(), ['dropme0', 'dropme1', 'keepme0', 'keepme1', 'lo']);
+    const kept = await dump(Buffer.from('keepme'));
+    t.deepEqual(names(kept), ['keepme0', 'keepme1']);
+    t.is(kept.at(-1)?.type, NLMSG_DONE);
+  });
+}
 
 test('errors carry the errno code and name the operation and object', async (t) => {
   const h = await host(t);
@@ -362,24 +364,26 @@ test.serial('a deletion by index is answered once the link is unregistered, befo
   t.false(await deleteLink(c.rtnl, 999999, { ignoreMissing: true }));
 });
 
-test('an Rtnl opened offThread answers as the main-thread one does: lookups, dumps, changes and errors', async (t) => {
-  const h = await host(t);
-  await bridge(h);
-  const c = await attach(t, h, 1);
-  const pooled = Rtnl.open(c.ns, { offThread: true });
-  t.teardown(() => pooled.close());
-  t.deepEqual(await getLink(pooled, 'eth0'), await getLink(c.rtnl, 'eth0'));
-  t.is(await getLink(pooled, 'nope0'), null);
-  t.deepEqual(await listLinks(pooled), await listLinks(c.rtnl));
-  t.deepEqual(await listAddresses(pooled), await listAddresses(c.rtnl));
-  await setLink(pooled, 'eth0', { mtu: 1300 });
-  t.is((await getLink(c.rtnl, 'eth0'))?.mtu, 1300);
-  const err = await t.throwsAsync(addAddress(pooled, 'eth0', '10.88.0.2/24'), { instanceOf: NetlinkError, message: /^add address 10.88.0.2\/24 to eth0: EEXIST/ });
-  t.is(err?.errno, 17);
-  t.true(await deleteLink(pooled, 'eth0'));
-  t.is(await getLink(h.rtnl, 'veth1'), null);
-  t.false(await deleteLink(pooled, 'eth0', { ignoreMissing: true }));
-});
+for (const thread of ['pool', 'caller'] as const) {
+  test(`an Rtnl sending through the addon (from the ${thread} thread) answers as npm netlink's does: lookups, dumps, changes and errors`, async (t) => {
+    const h = await host(t);
+    await bridge(h);
+    const c = await attach(t, h, 1);
+    const addon = Rtnl.open(c.ns, { thread });
+    t.teardown(() => addon.close());
+    t.deepEqual(await getLink(addon, 'eth0'), await getLink(c.rtnl, 'eth0'));
+    t.is(await getLink(addon, 'nope0'), null);
+    t.deepEqual(await listLinks(addon), await listLinks(c.rtnl));
+    t.deepEqual(await listAddresses(addon), await listAddresses(c.rtnl));
+    await setLink(addon, 'eth0', { mtu: 1300 });
+    t.is((await getLink(c.rtnl, 'eth0'))?.mtu, 1300);
+    const err = await t.throwsAsync(addAddress(addon, 'eth0', '10.88.0.2/24'), { instanceOf: NetlinkError, message: /^add address 10.88.0.2\/24 to eth0: EEXIST/ });
+    t.is(err?.errno, 17);
+    t.true(await deleteLink(addon, 'eth0'));
+    t.is(await getLink(h.rtnl, 'veth1'), null);
+    t.false(await deleteLink(addon, 'eth0', { ignoreMissing: true }));
+  });
+}
 
 test('requests on one socket are serialized: parallel dumps all succeed', async (t) => {
   const h = await host(t);

@@ -181,9 +181,9 @@ export class IptablesBackend implements FirewallBackend {
    * there over netlink first (netlink/devconf.ts says why), as it is on for every ADD but a bridge's first.
    */
   private async enableLocalnet(bridge: string): Promise<void> {
-    // From a pool thread: a portmap process has no other rtnetlink request, and npm netlink's socket
+    // Through the addon: a portmap process has no other rtnetlink request, and npm netlink's socket
     // layer would cost it ~4 ms to load.
-    const now = await withRtnl(originalNetNs(), (rtnl) => ipv4DevConf(rtnl, bridge, 'route_localnet'), { offThread: true });
+    const now = await withRtnl(originalNetNs(), (rtnl) => ipv4DevConf(rtnl, bridge, 'route_localnet'), { thread: 'caller' });
     if (now === 1) return;
     try {
       writeSysctl(`net/ipv4/conf/${bridge}/route_localnet`, '1');

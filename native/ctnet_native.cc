@@ -184,97 +184,129 @@ Napi::Value NetlinkOpen(const Napi::CallbackInfo& info) {
 
 // Sends a request (one message, or an nfnetlink batch of several in one datagram) and collects the
 // replies up to the ACK, error or NLMSG_DONE of message `until` (an error for the first message,
-// e.g. a refused batch begin, ends it too), all on a pool thread; resolves with the reply bytes.
-// With `keep`, a data message is kept only if its bytes contain it: a dump of a long chain (an
-// nf_tables chain of a busy host holds thousands of rules) then reaches JavaScript as the few
-// messages it looks for, not as thousands of objects to build, scan and collect. With `firstKept`,
-// the replies end with the first batch of them that holds a kept message: the kernel then never
-// serializes the rest of the dump (the caller closes the socket, which the dump has left unfinished).
-class NetlinkTransaction : public Napi::AsyncWorker {
- public:
-  NetlinkTransaction(Napi::Env env, int fd, const uint8_t* data, size_t size, uint32_t until, std::vector<uint8_t> keep, bool firstKept)
-      : Napi::AsyncWorker(env), fd_(fd), request_(data, data + size), until_(until), keep_(std::move(keep)), firstKept_(firstKept), deferred_(Napi::Promise::Deferred::New(env)) {}
+// e.g. a refused batch begin, ends it too) into `reply`. With `keep`, a data message is kept only if
+// its bytes contain it: a dump of a long chain (an nf_tables chain of a busy host holds thousands
+// of rules) then reaches JavaScript as the few messages it looks for, not as thousands of objects
+// to build, scan and collect. With `firstKept`, the replies end with the first batch of them that
+// holds a kept message: the kernel then never serializes the rest of the dump (the caller closes
+// the socket, which the dump has left unfinished). Returns 0, or the errno of the failed `syscall`.
+struct Transaction {
+  int fd;
+  std::vector<uint8_t> request;
+  uint32_t until;
+  std::vector<uint8_t> keep;
+  bool firstKept;
+  std::vector<uint8_t> reply;
+  const char* syscall = "";
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    uint32_t first = reinterpret_cast<const nlmsghdr*>(request_.data())->nlmsg_seq;
+  int Run() {
+    uint32_t first = reinterpret_cast<const nlmsghdr*>(request.data())->nlmsg_seq;
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (sendto(fd_, request_.data(), request_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Fail("sendto");
+    if (sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Failed("sendto");
     std::vector<uint8_t> buffer(65536);
     for (;;) {
-      ssize_t got = recv(fd_, buffer.data(), buffer.size(), 0);
+      ssize_t got = recv(fd, buffer.data(), buffer.size(), 0);
       if (got < 0 && errno == EINTR) continue;
-      if (got < 0) return Fail("recv");
+      if (got < 0) return Failed("recv");
       int left = static_cast<int>(got);
       bool kept = false;
       for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
         auto* begin = reinterpret_cast<const uint8_t*>(h);
         auto* end = begin + std::min<size_t>(NLMSG_ALIGN(h->nlmsg_len), static_cast<size_t>(left));
         bool control = h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE;
-        bool data = !control && (keep_.empty() || std::search(begin, end, keep_.begin(), keep_.end()) != end);
-        if (control || data) reply_.insert(reply_.end(), begin, end);
-        kept = kept || (data && !keep_.empty());
-        bool last = h->nlmsg_seq == until_ && control;
+        bool data = !control && (keep.empty() || std::search(begin, end, keep.begin(), keep.end()) != end);
+        if (control || data) reply.insert(reply.end(), begin, end);
+        kept = kept || (data && !keep.empty());
+        bool last = h->nlmsg_seq == until && control;
         bool refused = h->nlmsg_seq == first && h->nlmsg_type == NLMSG_ERROR && static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error != 0;
-        if (last || refused) return;
+        if (last || refused) return 0;
       }
-      if (kept && firstKept_) return;
+      if (kept && firstKept) return 0;
     }
   }
 
-  void OnOK() override { deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), reply_.data(), reply_.size())); }
-
-  void OnError(const Napi::Error&) override {
-    const char* name = strerrorname_np(errno_);
-    Napi::Error error = Napi::Error::New(Env(), std::string(syscall_) + ": " + std::strerror(errno_));
-    error.Set("code", Napi::String::New(Env(), name != nullptr ? name : "EUNKNOWN"));
-    error.Set("errno", Napi::Number::New(Env(), errno_));
-    error.Set("syscall", Napi::String::New(Env(), syscall_));
-    deferred_.Reject(error.Value());
+  /** The reason as a JavaScript error: code (errno name), errno and syscall, like node's own. */
+  Napi::Error ErrorOf(Napi::Env env, int err) const {
+    const char* name = strerrorname_np(err);
+    Napi::Error error = Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(err));
+    error.Set("code", Napi::String::New(env, name != nullptr ? name : "EUNKNOWN"));
+    error.Set("errno", Napi::Number::New(env, err));
+    error.Set("syscall", Napi::String::New(env, syscall));
+    return error;
   }
 
  private:
-  void Fail(const char* syscall) {
-    errno_ = errno == EAGAIN ? ETIMEDOUT : errno;
-    syscall_ = syscall;
-    SetError(syscall);
+  int Failed(const char* call) {
+    syscall = call;
+    return errno == EAGAIN ? ETIMEDOUT : errno;  // the socket's receive timeout
   }
-
-  int fd_;
-  std::vector<uint8_t> request_;
-  std::vector<uint8_t> reply_;
-  uint32_t until_;
-  std::vector<uint8_t> keep_;
-  bool firstKept_;
-  Napi::Promise::Deferred deferred_;
-  int errno_ = 0;
-  const char* syscall_ = "";
 };
 
-// netlinkTransact(fd, request, until[, keep[, firstKept]]): Promise<Buffer>. The fd must stay open
-// until it settles.
-Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
+// The same on a pool thread, settling a promise.
+class NetlinkTransaction : public Napi::AsyncWorker {
+ public:
+  NetlinkTransaction(Napi::Env env, Transaction t) : Napi::AsyncWorker(env), t_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    errno_ = t_.Run();
+    if (errno_ != 0) SetError(t_.syscall);
+  }
+
+  void OnOK() override { deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), t_.reply.data(), t_.reply.size())); }
+
+  void OnError(const Napi::Error&) override { deferred_.Reject(t_.ErrorOf(Env(), errno_).Value()); }
+
+ private:
+  Transaction t_;
+  Napi::Promise::Deferred deferred_;
+  int errno_ = 0;
+};
+
+// The arguments of both netlinkTransact forms: (fd, request, until[, keep[, firstKept]]).
+bool ReadTransaction(const Napi::CallbackInfo& info, Transaction& t) {
   size_t n = info.Length();
   bool keepGiven = n >= 4 && info[3].IsBuffer();
   bool shaped = n >= 3 && n <= 5 && (n < 4 || keepGiven || info[3].IsUndefined()) && (n < 5 || info[4].IsBoolean() || info[4].IsUndefined());
-  bool firstKept = shaped && keepGiven && n == 5 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
   if (!shaped || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() || info[1].As<Napi::Buffer<uint8_t>>().Length() < sizeof(nlmsghdr)) {
     Napi::TypeError::New(info.Env(), "expected a socket, netlink messages, the sequence number of the last and optionally the bytes a kept reply holds (and whether the first batch holding one is enough)").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
+    return false;
   }
   auto request = info[1].As<Napi::Buffer<uint8_t>>();
-  std::vector<uint8_t> keep;
+  t.fd = info[0].As<Napi::Number>().Int32Value();
+  t.request.assign(request.Data(), request.Data() + request.Length());
+  t.until = info[2].As<Napi::Number>().Uint32Value();
   if (keepGiven) {
     auto k = info[3].As<Napi::Buffer<uint8_t>>();
-    keep.assign(k.Data(), k.Data() + k.Length());
+    t.keep.assign(k.Data(), k.Data() + k.Length());
   }
-  auto* worker = new NetlinkTransaction(info.Env(), info[0].As<Napi::Number>().Int32Value(), request.Data(), request.Length(), info[2].As<Napi::Number>().Uint32Value(), std::move(keep), firstKept);
+  t.firstKept = keepGiven && n == 5 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  return true;
+}
+
+// netlinkTransact(fd, request, until[, keep[, firstKept]]): Promise<Buffer>, from a pool thread.
+// The fd must stay open until it settles.
+Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
+  Transaction t;
+  if (!ReadTransaction(info, t)) return info.Env().Undefined();
+  auto* worker = new NetlinkTransaction(info.Env(), std::move(t));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+// netlinkTransactNow(...): the same on the calling thread, returning the Buffer (or throwing).
+Napi::Value NetlinkTransactNow(const Napi::CallbackInfo& info) {
+  Transaction t;
+  if (!ReadTransaction(info, t)) return info.Env().Undefined();
+  if (int err = t.Run(); err != 0) {
+    t.ErrorOf(info.Env(), err).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), t.reply.data(), t.reply.size());
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -283,6 +315,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readFiles", Napi::Function::New(env, ReadFiles));
   exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen));
   exports.Set("netlinkTransact", Napi::Function::New(env, NetlinkTransact));
+  exports.Set("netlinkTransactNow", Napi::Function::New(env, NetlinkTransactNow));
   exports.Set("netlinkDeleteLink", Napi::Function::New(env, NetlinkDeleteLink));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("CLONE_NEWNET", Napi::Number::New(env, CLONE_NEWNET));

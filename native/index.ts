@@ -23,6 +23,8 @@ export interface NativeAddon {
    * unfinished on the socket, which must be closed).
    */
   netlinkTransact(fd: number, request: Buffer, until: number, keep?: Buffer, firstKept?: boolean): Promise<Buffer>;
+  /** netlinkTransact on the calling thread, which waits for the replies (or throws). */
+  netlinkTransactNow(fd: number, request: Buffer, until: number, keep?: Buffer, firstKept?: boolean): Buffer;
   /**
    * Sends an RTM_DELLINK of link `index` on `fd` from a clone of the process and resolves with 0 once
    * `listener` (subscribed to RTMGRP_LINK in the link's namespace) has seen the link unregistered, or

@@ -8,7 +8,7 @@
 import { NetlinkError } from './errors.js';
 import { originalNetNs } from './netns.js';
 import type { NftExpr } from './nft-expr.js';
-import { errnoOf, OffThreadSocket, type OutgoingMessage } from './off-thread-socket.js';
+import { AddonSocket, errnoOf, type OutgoingMessage } from './addon-socket.js';
 import { be32, be64, decodeAttrs, eachAttr, encodeAttrs, NLM_F, readStr, str, type AttrList, type WireMessage } from './wire.js';
 
 const NETLINK_NETFILTER = 12;
@@ -116,11 +116,11 @@ function parseRule(m: WireMessage): NftRule | undefined {
  * kernel's synchronize_rcu; the rest is cheap, but they share the socket), one at a time.
  */
 export class NfTables {
-  private constructor(private readonly socket: OffThreadSocket) {}
+  private constructor(private readonly socket: AddonSocket) {}
 
   /** A socket acting on the namespace this process runs in (a plugin's host). */
   static open(): NfTables {
-    return new NfTables(new OffThreadSocket(originalNetNs(), NETLINK_NETFILTER));
+    return new NfTables(new AddonSocket(originalNetNs(), NETLINK_NETFILTER));
   }
 
   /** Runs fn with a socket of its own (so on a pool thread of its own), closed after. */

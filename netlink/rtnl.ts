@@ -9,15 +9,16 @@
 //
 // A slow request goes through requestOffThread(): a second socket of the same namespace, on a libuv
 // pool thread, while JavaScript (and the iptables child) get on with the rest of the command. An Rtnl
-// opened with `offThread` sends every request that way: a DEL's two or three requests then never load
-// npm netlink (~4 ms of a bridge DEL). A link's deletion by index, whose answer the kernel holds back
+// opened with `thread` sends every request through the native addon instead, from a pool thread or
+// from the calling one (addon-socket.ts says when which): a plugin's requests then never load npm
+// netlink (~4 ms of a bridge DEL). A link's deletion by index, whose answer the kernel holds back
 // ~20 ms for RCU grace periods, goes through deleteLink(), which resolves as soon as the link is gone.
 import { closeSync } from 'node:fs';
 import type { NetlinkSocket } from 'netlink/dist/netlink.js';
 import { native } from '../native/index.js';
 import { NetlinkError, toNetlinkError } from './errors.js';
 import { originalNetNs, type NetNs } from './netns.js';
-import { errnoOf, OffThreadSocket } from './off-thread-socket.js';
+import { AddonSocket, errnoOf } from './addon-socket.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F, RTM, nlmsghdr, readS32, type WireMessage } from './wire.js';
 
 const NETLINK_ROUTE = 0;
@@ -26,29 +27,38 @@ const RTMGRP_LINK = 1;
 /** The kernel answers in microseconds; this only keeps a plugin from hanging forever on a lost reply. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** The thread the native addon sends an Rtnl's requests from (see Rtnl.open). */
+export type RtnlThread = 'pool' | 'caller';
+export interface RtnlOptions {
+  thread?: RtnlThread;
+}
+
 export class Rtnl {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** npm netlink's socket, opened by the first request sent from the main thread. */
   private socket: NetlinkSocket | undefined;
-  /** The socket of requests sent from a pool thread, opened on first use. */
-  private readonly offThread: OffThreadSocket;
+  /** The addon's sockets: from a pool thread, from the calling thread; each opened on first use. */
+  private readonly pooled: AddonSocket;
+  private readonly blocking: AddonSocket;
 
   private constructor(
     /** The namespace every request on this socket acts on. */
     readonly ns: NetNs,
-    /** Every request from a pool thread. */
-    private readonly allOffThread: boolean,
+    /** Where request() sends from: npm netlink's socket on the event loop, or the addon's. */
+    private readonly thread: RtnlThread | undefined,
   ) {
-    this.offThread = new OffThreadSocket(ns, NETLINK_ROUTE);
+    this.pooled = new AddonSocket(ns, NETLINK_ROUTE);
+    this.blocking = new AddonSocket(ns, NETLINK_ROUTE, { blocking: true });
   }
 
   /**
    * A handle on ns's rtnetlink; its sockets open on first use (well under a millisecond): open one per
-   * namespace per invocation. With `offThread`, every request is sent from a libuv pool thread.
+   * namespace per invocation. With `thread`, every request is sent by the native addon, from a libuv
+   * pool thread or from the calling thread, which then waits for each answer.
    */
-  static open(ns: NetNs, opts: { offThread?: boolean } = {}): Rtnl {
-    return new Rtnl(ns, opts.offThread ?? false);
+  static open(ns: NetNs, opts: RtnlOptions = {}): Rtnl {
+    return new Rtnl(ns, opts.thread);
   }
 
   /**
@@ -56,7 +66,7 @@ export class Rtnl {
    * rejects with a NetlinkError naming op, e.g. "create bridge cni0".
    */
   request(op: string, type: number, payload: Buffer[], flags = 0): Promise<WireMessage[]> {
-    return this.enqueue(op, () => (this.allOffThread ? this.sendOffThread(op, type, payload, flags) : this.send(op, type, payload, flags)));
+    return this.enqueue(op, () => (this.thread ? this.sendByAddon(this.thread === 'pool' ? this.pooled : this.blocking, op, type, payload, flags) : this.send(op, type, payload, flags)));
   }
 
   /**
@@ -64,7 +74,7 @@ export class Rtnl {
    * with this socket's other requests. Rejects with a NetlinkError naming op, as request() does.
    */
   async requestOffThread(op: string, type: number, payload: Buffer[], flags = 0): Promise<void> {
-    await this.enqueue(op, () => this.sendOffThread(op, type, payload, flags));
+    await this.enqueue(op, () => this.sendByAddon(this.pooled, op, type, payload, flags));
   }
 
   /**
@@ -119,10 +129,10 @@ export class Rtnl {
     return messages;
   }
 
-  private async sendOffThread(op: string, type: number, payload: Buffer[], flags: number): Promise<WireMessage[]> {
+  private async sendByAddon(socket: AddonSocket, op: string, type: number, payload: Buffer[], flags: number): Promise<WireMessage[]> {
     // A dump ends with NLMSG_DONE; anything else is asked for its ACK.
     const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
-    const replies = await this.offThread.transact(op, [{ type, flags: dump ? flags : flags | NLM_F.ACK, payload }]);
+    const replies = await socket.transact(op, [{ type, flags: dump ? flags : flags | NLM_F.ACK, payload }]);
     const errno = errnoOf(replies, 0);
     if (errno) throw NetlinkError.fromErrno(errno, op);
     if (errno === undefined && !dump) throw NetlinkError.of('EPROTO', op, 'the kernel sent no acknowledgement');
@@ -138,7 +148,7 @@ export class Rtnl {
     this.closed = true;
     this.tail = this.tail.then(() => {
       this.socket?.close();
-      return this.offThread.close();
+      return Promise.all([this.pooled.close(), this.blocking.close()]);
     });
   }
 }
@@ -160,7 +170,7 @@ function inNamespace<T>(ns: NetNs, create: () => T): T {
 }
 
 /** Opens an Rtnl in ns, runs fn with it and closes it, whatever fn does. */
-export async function withRtnl<T>(ns: NetNs, fn: (rtnl: Rtnl) => Promise<T>, opts: { offThread?: boolean } = {}): Promise<T> {
+export async function withRtnl<T>(ns: NetNs, fn: (rtnl: Rtnl) => Promise<T>, opts: RtnlOptions = {}): Promise<T> {
   const rtnl = Rtnl.open(ns, opts);
   try {
     return await fn(rtnl);
