@@ -66,7 +66,7 @@ async function attach(args: CmdArgs, conf: BridgeConf, ns: NetNs, host: Rtnl, in
   const hostVeth = hostVethName(args.containerId, args.ifname);
   await createPair(host, ns, hostVeth, args.ifname, conf);
   rollback.add(`veth ${hostVeth}`, () => deleteLink(host, hostVeth, { ignoreMissing: true }));
-  await setLink(host, hostVeth, { master: bridge.index, alias: attachmentAlias(conf.name, args.containerId, args.ifname) });
+  await joinBridge(host, hostVeth, { master: bridge.index, alias: attachmentAlias(conf.name, args.containerId, args.ifname) });
   if (conf.hairpinMode || conf.portIsolation) {
     await setBridgePort(host, hostVeth, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
   }
@@ -133,6 +133,22 @@ async function createPair(host: Rtnl, ns: NetNs, hostVeth: string, ifname: strin
     }
     await deleteLink(host, hostVeth, { ignoreMissing: true });
     await make();
+  }
+}
+
+/**
+ * The host end joins the bridge, labelled with its attachment, and without IPv6 addresses of its own:
+ * a bridge port needs none (the bridge has the gateway's), and a link-local address per attachment
+ * would grow the host's IPv6 routes with every container, and the kernel's work with DAD and MLD
+ * for each. It is set before the peer comes up, which is when the address would be made.
+ */
+async function joinBridge(host: Rtnl, hostVeth: string, port: { master: number; alias: string }): Promise<void> {
+  try {
+    await setLink(host, hostVeth, { ...port, addrGenMode: 'none' });
+  } catch (err) {
+    // A kernel without IPv6 (ipv6.disable=1) refuses the setting, and has no addresses to spare.
+    if (!isNetlinkError(err, 'EAFNOSUPPORT')) throw err;
+    await setLink(host, hostVeth, port);
   }
 }
 

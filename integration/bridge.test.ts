@@ -58,6 +58,12 @@ test('two containers reach each other and the gateway over TCP, on IPv4 and IPv6
   t.is(await n.sb.send(c1.path, '10.99.0.1', 8001, 'c1->gw v4'), 'c1->gw v4');
   t.is(await n.sb.send(c1.path, 'fd99::1', 8001, 'c1->gw v6'), 'c1->gw v6');
   t.is((await n.sb.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1');
+  // The host ends are bridge ports and nothing else: no address of their own, not even the link-local
+  // one the bridge has.
+  const links = JSON.parse((await n.sb.exec('ip', ['-j', 'addr'])).stdout) as { ifname: string; addr_info: { local: string }[] }[];
+  const addressesOf = (name: string) => links.find((l) => l.ifname === name)?.addr_info.map((a) => a.local);
+  t.deepEqual([addressesOf(r1.json.interfaces[1].name), addressesOf(r2.json.interfaces[1].name)], [[], []]);
+  t.true(addressesOf('ctbr0')?.some((a) => a.startsWith('fe80:')));
 });
 
 test('20 concurrent ADDs onto a bridge that does not exist yet: all succeed, one bridge, one gateway address', async (t) => {

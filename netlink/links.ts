@@ -4,7 +4,7 @@ import { NetlinkError, isNetlinkError } from './errors.js';
 import { formatMac, parseMac } from './ip.js';
 import type { NetNs } from './netns.js';
 import type { Rtnl } from './rtnl.js';
-import { IFINFOMSG_LEN, NLM_F, RTM, attrU32, decodeAttrs, encodeAttrs, ifinfomsg, parseIfinfomsg, readStr, str, u32, type AttrList, type IfInfoMsg } from './wire.js';
+import { AF_INET6, IFINFOMSG_LEN, NLM_F, RTM, attrU32, decodeAttrs, encodeAttrs, ifinfomsg, parseIfinfomsg, readStr, str, u32, u8, type AttrList, type IfInfoMsg } from './wire.js';
 
 const IFLA = {
   ADDRESS: 1,
@@ -16,9 +16,13 @@ const IFLA = {
   MASTER: 10,
   OPERSTATE: 16,
   LINKINFO: 18,
+  AF_SPEC: 26,
   NET_NS_FD: 28,
   EXT_MASK: 29,
 } as const;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+/** linux/if_link.h enum in6_addr_gen_mode. */
+const ADDR_GEN_MODE = { eui64: 0, none: 1 } as const;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
@@ -267,6 +271,11 @@ export interface LinkChanges {
   alias?: string;
   /** Enslave to this bridge (by name or index), or null to release from its master. */
   master?: LinkRef | null;
+  /**
+   * How IPv6 makes the link's own addresses (iproute2's addrgenmode): 'none' gives it no link-local
+   * address when it comes up. Refused (EAFNOSUPPORT) by a kernel without IPv6.
+   */
+  addrGenMode?: keyof typeof ADDR_GEN_MODE;
 }
 
 /** Applies the changes in one request (the kernel sets address, MTU, master, then flags). */
@@ -279,6 +288,7 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
     c.allmulti !== undefined && `allmulticast ${c.allmulti ? 'on' : 'off'}`,
     c.txQLen !== undefined && `txqueuelen ${c.txQLen}`,
     c.alias !== undefined && `alias ${JSON.stringify(c.alias)}`,
+    c.addrGenMode !== undefined && `addrgenmode ${c.addrGenMode}`,
     c.up !== undefined && (c.up ? 'up' : 'down'),
   ].filter(Boolean);
   const op = [`set link ${linkLabel(ref)}`, ...what].join(' ');
@@ -308,6 +318,7 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
       c.alias !== undefined && [IFLA.IFALIAS, Buffer.from(c.alias)],
       c.mac !== undefined && [IFLA.ADDRESS, parseMac(c.mac)],
       master !== undefined && [IFLA.MASTER, u32(master)],
+      c.addrGenMode !== undefined && [IFLA.AF_SPEC, [[AF_INET6, [[IFLA_INET6_ADDR_GEN_MODE, u8(ADDR_GEN_MODE[c.addrGenMode])]]]]],
     ]),
   ]);
 }
