@@ -112,8 +112,10 @@ function parseRule(m: WireMessage): NftRule | undefined {
 }
 
 /**
- * One socket's worth of nf_tables requests, each sent from a pool thread (a commit waits for the
- * kernel's synchronize_rcu; the rest is cheap, but they share the socket), one at a time.
+ * One socket's worth of nf_tables requests, one at a time, each sent from a pool thread: the lookups
+ * of an ADD run at once, each on a socket of its own, and a DEL's commit beside its other work; on a
+ * big ruleset each takes milliseconds of the kernel's (a commit validates whole tables). Sending them
+ * from the calling thread instead saved ~2 ms of an ADD at 0 containers and cost 2-3 at 500.
  */
 export class NfTables {
   private constructor(private readonly socket: AddonSocket) {}
