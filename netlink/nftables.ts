@@ -9,7 +9,7 @@ import { NetlinkError } from './errors.js';
 import { originalNetNs } from './netns.js';
 import type { NftExpr } from './nft-expr.js';
 import { AddonSocket, errnoOf, type OutgoingMessage } from './addon-socket.js';
-import { be32, be64, decodeAttrs, eachAttr, encodeAttrs, NLM_F, readStr, str, type AttrList, type WireMessage } from './wire.js';
+import { be32, be64, decodeAttrs, eachAttr, encodeAttrs, NLM_F, readBe64, readStr, str, type AttrList, type WireMessage } from './wire.js';
 
 const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -108,7 +108,7 @@ function parseRule(m: WireMessage): NftRule | undefined {
   const handle = attrs.get(NFTA_RULE.HANDLE);
   if (!handle || handle.length < 8) return undefined;
   const exprs = eachAttr(attrs.get(NFTA_RULE.EXPRESSIONS) ?? Buffer.alloc(0)).flatMap(([type, e]) => (type === NFTA_LIST_ELEM ? [e] : []));
-  return { chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: handle.readBigUInt64BE(0), comment: ruleComment(attrs), exprs };
+  return { chain: readStr(attrs.get(NFTA_RULE.CHAIN) ?? Buffer.alloc(0)), handle: readBe64(handle), comment: ruleComment(attrs), exprs };
 }
 
 /**

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { be16, be32, eachAttr, encodeAttrs, nlmsghdr, str, u32, writeU16 } from './wire.js';
+import { be16, be32, be64, eachAttr, encodeAttrs, nlmsghdr, readBe64, str, u32, writeU16 } from './wire.js';
 
 /** Node's pool, dirtied: the encoder takes its buffers from there and must write every byte. */
 function dirtyPool(): void {
@@ -35,7 +35,7 @@ test('attributes: length, type and zeroed padding, nested ones holding their chi
   t.is(encodeAttrs([]).length, 0);
 });
 
-test('integers: host-order u16 and u32, big-endian be16 and be32 (negatives in two\'s complement), out-of-range values refused', (t) => {
+test('integers: host-order u16 and u32, big-endian be16, be32 (negatives in two\'s complement) and be64, out-of-range values refused', (t) => {
   dirtyPool();
   t.deepEqual([...u32(0x01020304)], [4, 3, 2, 1]);
   t.deepEqual([...be32(0x01020304)], [1, 2, 3, 4]);
@@ -47,6 +47,11 @@ test('integers: host-order u16 and u32, big-endian be16 and be32 (negatives in t
   t.throws(() => writeU16(b, 0x10000, 0), { instanceOf: RangeError });
   t.throws(() => be16(-1), { instanceOf: RangeError });
   t.throws(() => u32(2 ** 32), { instanceOf: RangeError });
+  t.deepEqual([...be64(0x0102030405060708n)], [1, 2, 3, 4, 5, 6, 7, 8]);
+  for (const v of [0n, 1n, 0xffffffffn, 0x100000000n, 0xfedcba9876543210n, 2n ** 64n - 1n]) t.is(readBe64(be64(v)), v);
+  t.is(readBe64(Buffer.from([9, 0, 0, 0, 0x80, 0, 0, 0, 1]), 1), 0x8000000001n, 'at an offset');
+  t.throws(() => be64(2n ** 64n), { instanceOf: RangeError });
+  t.throws(() => be64(-1n), { instanceOf: RangeError });
   t.throws(() => encodeAttrs([[1, Buffer.alloc(0xffff)]]), { instanceOf: RangeError }, 'an attribute longer than its u16 length field');
 });
 
