@@ -3,7 +3,6 @@
 // errno in an NLMSG_ERROR message; npm netlink would turn it into a bare Error("Request rejected:
 // EEXIST") that keeps only the name, so rtnl.ts sends requests with checkError off and hands the
 // errno itself to NetlinkError.fromErrno.
-import { createRequire } from 'node:module';
 import type * as os from 'node:os';
 
 /** strerror(3) texts for the errnos rtnetlink returns; libuv's own texts talk about sockets and files. */
@@ -37,11 +36,14 @@ const DESCRIPTIONS: Record<string, string> = {
 
 type ErrnoName = keyof typeof os.constants.errno;
 
-// node:os is loaded with the first error: a plugin run that meets none spares its ~0.4 ms.
+// node:os is loaded with the first error: a plugin run that meets none spares its ~0.4 ms. Not by
+// node:module's createRequire, whose module loads the ES module loader with it (~0.25 ms of every
+// run); require() is the bundles' own (and the library's), for a node older than getBuiltinModule.
 let errnoTable: { numbers: typeof os.constants.errno; names: Map<number, string> } | undefined;
 function errnos(): NonNullable<typeof errnoTable> {
   if (!errnoTable) {
-    const numbers = (createRequire(import.meta.url)('node:os') as typeof os).constants.errno;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fallback only the bundles reach (above)
+    const numbers = (process.getBuiltinModule?.('node:os') ?? (require('node:os') as typeof os)).constants.errno;
     const names = new Map<number, string>();
     for (const [name, value] of Object.entries(numbers)) {
       // EOPNOTSUPP and ENOTSUP share 95 on Linux; the kernel and iproute2 say EOPNOTSUPP.

@@ -17,7 +17,9 @@
 // small file instead of loading the bundle (~15 ms sooner).
 'use strict';
 const { readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } = require('node:fs');
-const Module = require('node:module');
+// The CommonJS loader's Module class, as this module's own constructor: require('node:module') would
+// load Node 20's ES module loader and source map support with it (~0.25 ms of every run).
+const Module = module.constructor;
 const { dirname, resolve } = require('node:path');
 const { Script } = require('node:vm');
 
