@@ -9,7 +9,8 @@ import { Engine } from '../engine/engine.js';
 
 /** bin/cni beside this checkout's bundles: the plugins a runtime can use. */
 export function pluginDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  // import.meta.dirname: Node 20.11 and later, and the bundles (scripts/build.mjs).
+  let dir = import.meta.dirname ?? dirname(fileURLToPath(import.meta.url));
   while (!readdirSync(dir).includes('package.json') && dirname(dir) !== dir) dir = dirname(dir);
   return join(dir, 'bin', 'cni');
 }

@@ -46,7 +46,8 @@ let addon: NativeAddon | undefined;
 
 /** native/build/Release, found from this file's location (sources and bundles alike). */
 function buildDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  // import.meta.dirname: Node 20.11 and later, and the bundles (scripts/build.mjs).
+  let dir = import.meta.dirname ?? dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'native', 'build', 'Release');
     if (existsSync(join(candidate, 'ctnet_native.node'))) return candidate;

@@ -76,9 +76,10 @@ const cjs = {
   format: 'cjs',
   // import() of vendor/execa.cjs as a require(), not through Node's ESM loader.
   supported: { 'dynamic-import': false },
-  // ESM sources use import.meta.url; give the CJS bundle an equivalent.
-  define: { 'import.meta.url': '__ctnet_import_meta_url' },
-  banner: { js: 'var __ctnet_import_meta_url=require("url").pathToFileURL(__filename).href;' },
+  // ESM sources use import.meta.dirname and import.meta.url; give the CJS bundle equivalents, the
+  // URL made only when asked for (pathToFileURL costs a plugin run ~0.3 ms, and none needs it).
+  define: { 'import.meta.dirname': '__dirname', 'import.meta.url': '__ctnet_import_meta.url' },
+  banner: { js: 'var __ctnet_import_meta={get url(){return require("url").pathToFileURL(__filename).href}};' },
 };
 // One build per directory depth, for the relative path to vendor/ (plugins/*.cjs, then cli.cjs).
 const { cli, ...pluginEntries } = entries;
