@@ -29,13 +29,18 @@
 
 namespace {
 
-Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
+// A failed system call as a JavaScript error: code (errno name), errno and syscall, like node's own.
+Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err) {
   const char* name = strerrorname_np(err);
   Napi::Error error = Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(err));
   error.Set("code", Napi::String::New(env, name != nullptr ? name : "EUNKNOWN"));
   error.Set("errno", Napi::Number::New(env, err));
   error.Set("syscall", Napi::String::New(env, syscall));
-  error.ThrowAsJavaScriptException();
+  return error;
+}
+
+Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
+  ErrnoError(env, syscall, err).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -226,16 +231,6 @@ struct Transaction {
     }
   }
 
-  /** The reason as a JavaScript error: code (errno name), errno and syscall, like node's own. */
-  Napi::Error ErrorOf(Napi::Env env, int err) const {
-    const char* name = strerrorname_np(err);
-    Napi::Error error = Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(err));
-    error.Set("code", Napi::String::New(env, name != nullptr ? name : "EUNKNOWN"));
-    error.Set("errno", Napi::Number::New(env, err));
-    error.Set("syscall", Napi::String::New(env, syscall));
-    return error;
-  }
-
  private:
   int Failed(const char* call) {
     syscall = call;
@@ -258,7 +253,7 @@ class NetlinkTransaction : public Napi::AsyncWorker {
 
   void OnOK() override { deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), t_.reply.data(), t_.reply.size())); }
 
-  void OnError(const Napi::Error&) override { deferred_.Reject(t_.ErrorOf(Env(), errno_).Value()); }
+  void OnError(const Napi::Error&) override { deferred_.Reject(ErrnoError(Env(), t_.syscall, errno_).Value()); }
 
  private:
   Transaction t_;
@@ -302,10 +297,7 @@ Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
 Napi::Value NetlinkTransactNow(const Napi::CallbackInfo& info) {
   Transaction t;
   if (!ReadTransaction(info, t)) return info.Env().Undefined();
-  if (int err = t.Run(); err != 0) {
-    t.ErrorOf(info.Env(), err).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
+  if (int err = t.Run(); err != 0) return ThrowErrno(info.Env(), t.syscall, err);
   return Napi::Buffer<uint8_t>::Copy(info.Env(), t.reply.data(), t.reply.size());
 }
 
