@@ -6,14 +6,13 @@
 // more than store the value (ip_forward reconfigures every device).
 import { getLinkMessage, type LinkRef } from './links.js';
 import type { Rtnl } from './rtnl.js';
-import { AF_INET, AF_INET6, IFINFOMSG_LEN, decodeAttrs, encodeAttrs, readS32, u32 } from './wire.js';
+import { AF_INET, AF_INET6, IFINFOMSG_LEN, IFLA_AF_SPEC, decodeAttrs, encodeAttrs, readS32, u32 } from './wire.js';
 
 const RTM_GETNETCONF = 82;
 const NETCONFA_IFINDEX = 1;
 const NETCONFA_FORWARDING = 2;
 /** The "all" pseudo-device: net.ipv4.conf.all (= net.ipv4.ip_forward) and net.ipv6.conf.all. */
 const NETCONFA_IFINDEX_ALL = -1;
-const IFLA_AF_SPEC = 26;
 const IFLA_INET_CONF = 1;
 
 /** linux/ip.h IPV4_DEVCONF_*: the 1-based slot of each setting in IFLA_INET_CONF's u32 array. */

@@ -4,7 +4,7 @@ import { NetlinkError, isNetlinkError } from './errors.js';
 import { formatMac, parseMac } from './ip.js';
 import type { NetNs } from './netns.js';
 import type { Rtnl } from './rtnl.js';
-import { AF_INET6, IFINFOMSG_LEN, NLM_F, RTM, attrU32, decodeAttrs, encodeAttrs, ifinfomsg, parseIfinfomsg, readStr, str, u32, u8, type AttrList, type IfInfoMsg } from './wire.js';
+import { AF_INET6, IFINFOMSG_LEN, IFLA_AF_SPEC, NLM_F, RTM, attrU32, decodeAttrs, encodeAttrs, ifinfomsg, parseIfinfomsg, readStr, str, u32, u8, type AttrList, type IfInfoMsg } from './wire.js';
 
 const IFLA = {
   ADDRESS: 1,
@@ -16,7 +16,6 @@ const IFLA = {
   MASTER: 10,
   OPERSTATE: 16,
   LINKINFO: 18,
-  AF_SPEC: 26,
   NET_NS_FD: 28,
   EXT_MASK: 29,
 } as const;
@@ -318,7 +317,7 @@ export async function setLink(rtnl: Rtnl, ref: LinkRef, c: LinkChanges): Promise
       c.alias !== undefined && [IFLA.IFALIAS, Buffer.from(c.alias)],
       c.mac !== undefined && [IFLA.ADDRESS, parseMac(c.mac)],
       master !== undefined && [IFLA.MASTER, u32(master)],
-      c.addrGenMode !== undefined && [IFLA.AF_SPEC, [[AF_INET6, [[IFLA_INET6_ADDR_GEN_MODE, u8(ADDR_GEN_MODE[c.addrGenMode])]]]]],
+      c.addrGenMode !== undefined && [IFLA_AF_SPEC, [[AF_INET6, [[IFLA_INET6_ADDR_GEN_MODE, u8(ADDR_GEN_MODE[c.addrGenMode])]]]]],
     ]),
   ]);
 }

@@ -33,6 +33,11 @@ export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_BRIDGE = 7;
 export const AF_INET6 = 10;
+/** IFLA_AF_SPEC (linux/if_link.h): a link's per-family settings, nested by address family. */
+export const IFLA_AF_SPEC = 26;
+
+/** A netlink message's or attribute's length rounded up to the 4-byte boundary the next one starts at. */
+const padded = (len: number): number => (len + 3) & ~3;
 
 /** The nlmsghdr of a request (NLM_F_REQUEST plus `flags`) whose payload is sent right after it. */
 export function nlmsghdr(type: number, flags: number, seq: number, payload: readonly Buffer[]): Buffer {
@@ -60,7 +65,7 @@ export function parseMessages(bytes: Buffer): WireMessage[] {
     const len = readU32(bytes, off);
     if (len < NLMSG_HDRLEN || off + len > bytes.length) break;
     out.push({ type: readU16(bytes, off + 4), flags: readU16(bytes, off + 6), seq: readU32(bytes, off + 8), data: bytes.subarray(off + NLMSG_HDRLEN, off + len) });
-    off += (len + 3) & ~3;
+    off += padded(len);
   }
   return out;
 }
@@ -105,18 +110,22 @@ export function be16(v: number): Buffer {
 }
 
 export function be32(v: number): Buffer {
-  const u = v >>> 0;
   const b = Buffer.allocUnsafe(4);
-  for (let i = 0; i < 4; i++) b[i] = (u >>> (24 - 8 * i)) & 0xff;
+  writeBe32(b, v, 0);
   return b;
+}
+
+function writeBe32(b: Uint8Array, v: number, offset: number): void {
+  const u = v >>> 0;
+  for (let i = 0; i < 4; i++) b[offset + i] = (u >>> (24 - 8 * i)) & 0xff;
 }
 
 /** A u64 in two big-endian halves (Buffer's BigInt methods cost a plugin ~0.3 ms to compile on first use). */
 export function be64(v: bigint): Buffer {
   if (v < 0n || v >= 1n << 64n) throw new RangeError(`${v} does not fit in 64 bits`);
   const b = Buffer.allocUnsafe(8);
-  b.set(be32(Number(v >> 32n)), 0);
-  b.set(be32(Number(v & 0xffffffffn)), 4);
+  writeBe32(b, Number(v >> 32n), 0);
+  writeBe32(b, Number(v & 0xffffffffn), 4);
   return b;
 }
 
@@ -163,8 +172,6 @@ export function encodeAttrs(attrs: AttrList, nestedFlag = true): Buffer {
   return out;
 }
 
-const padded = (len: number): number => (len + 3) & ~3;
-
 // Index loops, not for-of or destructuring: this runs once per plugin process, in V8's
 // interpreter, where each of those goes through the iterator protocol.
 function attrsLength(attrs: AttrList): number {
@@ -203,7 +210,7 @@ export function eachAttr(b: Buffer): Array<[type: number, value: Buffer]> {
     const len = readU16(b, off);
     if (len < 4 || off + len > b.length) break;
     out.push([readU16(b, off + 2) & NLA_TYPE_MASK, b.subarray(off + 4, off + len)]);
-    off += (len + 3) & ~3;
+    off += padded(len);
   }
   return out;
 }
