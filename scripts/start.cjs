@@ -5,9 +5,9 @@
 // is Node 22), hence these few lines.
 //
 // The cache is written when missing or rejected (another node, other V8 flags), at the exit of a
-// run that did real work (not a VERSION probe), so it holds the functions that run compiled. A
-// bundle has one per CNI command (<bundle>.ADD.v8cache, <bundle>.DEL.v8cache, ...; <bundle>.run.v8cache
-// without one): a DEL does not load ADD's functions, nor an ADD go without its own because a DEL
+// run that did real work and succeeded (not a VERSION probe, not a refused config), so it holds the
+// functions that run compiled. A bundle has one per CNI command (<bundle>.ADD.v8cache,
+// <bundle>.DEL.v8cache, ...; <bundle>.run.v8cache without one): a DEL does not load ADD's functions, nor an ADD go without its own because a DEL
 // happened to run first.
 // The bundles of one build never change (a rebuild writes a new directory), so a cache cannot be
 // stale; where it cannot be read or written (a read-only install) the bundle simply runs without.
@@ -68,7 +68,10 @@ function load(path, saveCache, variant = '') {
   }
   const script = new Script(Module.wrap(readFileSync(path, 'utf8')), { filename: path, cachedData });
   if ((cachedData === undefined || script.cachedDataRejected) && saveCache) {
-    process.once('exit', () => {
+    // Only from a run that succeeded: a failed one (a bad config) compiled little of what a real
+    // one runs, and a cache, once written, is kept.
+    process.once('exit', (code) => {
+      if (code !== 0) return;
       const tmp = `${cacheFile}.${process.pid}`;
       try {
         writeFileSync(tmp, script.createCachedData());
