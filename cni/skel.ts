@@ -3,6 +3,7 @@
 // stdout: the result (converted to the config's version) or a spec error, with exit status 1.
 // Diagnostics go to stderr. Plugins never parse env vars or print themselves.
 import { readFileSync, readSync, writeSync } from 'node:fs';
+import { native } from '../native/index.js';
 import { parseCniArgs } from './args.js';
 import { CniError, ErrorCode, toCniError } from './errors.js';
 import type { NetConf, Result } from './types.js';
@@ -211,8 +212,23 @@ export function runPlugin(plugin: PluginSource, about: string): void {
     process.stderr.write(`${about}\nA CNI plugin: run by a container runtime with CNI_COMMAND and friends in the environment and the network config on stdin.\nSupported spec versions: ${SUPPORTED_VERSIONS.join(', ')}\n`);
     process.exit(0);
   }
+  // Loaded first, so that it sees stdio's flags before any stream of node's changes them (exitNow).
+  native();
   void dispatch(plugin, process.env, readStdin).then((out) => {
     if (out.stdout) writeAll(`${out.stdout}\n`);
-    process.exit(out.exitCode);
+    exit(out.exitCode);
   });
+}
+
+/**
+ * process.exit without node's teardown (native exitNow): the 'exit' listeners run, as process.exit
+ * runs them (start.cjs writes a code cache in one), then the process ends. Node's own exit stays
+ * where it has work to do at exit: a profile or coverage to write (node flags, NODE_OPTIONS,
+ * NODE_V8_COVERAGE).
+ */
+function exit(code: number): never {
+  if (process.execArgv.length > 0 || process.env.NODE_OPTIONS || process.env.NODE_V8_COVERAGE !== undefined) process.exit(code);
+  process.exitCode = code;
+  process.emit('exit', code);
+  return native().exitNow(typeof process.exitCode === 'number' ? process.exitCode : code);
 }

@@ -32,6 +32,12 @@ export interface NativeAddon {
    * makes before it answers (native/link-deletion.cc). It closes both sockets.
    */
   netlinkDeleteLink(fd: number, listener: number, request: Buffer, index: number): Promise<number>;
+  /**
+   * Ends the process with `code` at once (_exit), without node's teardown; first puts back the
+   * O_NONBLOCK flag of stdin, stdout and stderr as it was when the addon was loaded, as node's exit
+   * does. Output must have been written synchronously; 'exit' listeners do not run.
+   */
+  exitNow(code: number): never;
   constants: {
     CLONE_NEWNET: number;
     CLONE_NEWNS: number;
