@@ -3,7 +3,7 @@
 // stdout: the result (converted to the config's version) or a spec error, with exit status 1.
 // Diagnostics go to stderr. Plugins never parse env vars or print themselves.
 import { readFileSync, readSync, writeSync } from 'node:fs';
-import { native } from '../native/index.js';
+import { native, type NativeAddon } from '../native/index.js';
 import { parseCniArgs } from './args.js';
 import { CniError, ErrorCode, toCniError } from './errors.js';
 import type { NetConf, Result } from './types.js';
@@ -213,22 +213,28 @@ export function runPlugin(plugin: PluginSource, about: string): void {
     process.exit(0);
   }
   // Loaded first, so that it sees stdio's flags before any stream of node's changes them (exitNow).
-  native();
+  // Without it, the command that needs it reports the error, as a spec error.
+  let addon: NativeAddon | undefined;
+  try {
+    addon = native();
+  } catch {
+    addon = undefined;
+  }
   void dispatch(plugin, process.env, readStdin).then((out) => {
     if (out.stdout) writeAll(`${out.stdout}\n`);
-    exit(out.exitCode);
+    exit(out.exitCode, addon);
   });
 }
 
 /**
- * process.exit without node's teardown (native exitNow): the 'exit' listeners run, as process.exit
- * runs them (start.cjs writes a code cache in one), then the process ends. Node's own exit stays
- * where it has work to do at exit: a profile or coverage to write (node flags, NODE_OPTIONS,
- * NODE_V8_COVERAGE).
+ * process.exit without node's teardown (the addon's exitNow): the 'exit' listeners run, as
+ * process.exit runs them (start.cjs writes a code cache in one), then the process ends. Node's own
+ * exit stays where it has work to do at exit: a profile or coverage to write (node flags,
+ * NODE_OPTIONS, NODE_V8_COVERAGE).
  */
-function exit(code: number): never {
-  if (process.execArgv.length > 0 || process.env.NODE_OPTIONS || process.env.NODE_V8_COVERAGE !== undefined) process.exit(code);
+function exit(code: number, addon: NativeAddon | undefined): never {
+  if (!addon || process.execArgv.length > 0 || process.env.NODE_OPTIONS || process.env.NODE_V8_COVERAGE !== undefined) process.exit(code);
   process.exitCode = code;
   process.emit('exit', code);
-  return native().exitNow(typeof process.exitCode === 'number' ? process.exitCode : code);
+  return addon.exitNow(typeof process.exitCode === 'number' ? process.exitCode : code);
 }
