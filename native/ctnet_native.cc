@@ -308,7 +308,7 @@ int stdioFlags[3] = {-1, -1, -1};
 
 // exitNow(code): _exit(2) once the stdio flags are back. A plugin's output is written by then; what
 // process.exit would add is node's teardown (joining the V8 and libuv threads, freeing the heap, C++
-// destructors): ~1.7 ms of each plugin run here, for a process whose memory the kernel frees anyway.
+// destructors): ~1.5 ms of each plugin run here, for a process whose memory the kernel frees anyway.
 Napi::Value ExitNow(const Napi::CallbackInfo& info) {
   int code = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
   for (int fd = 0; fd < 3; fd++) {

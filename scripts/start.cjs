@@ -7,8 +7,8 @@
 // The cache is written when missing or rejected (another node, other V8 flags), at the exit of a
 // run that did real work and succeeded (not a VERSION probe, not a refused config), so it holds the
 // functions that run compiled. A bundle has one per CNI command (<bundle>.ADD.v8cache,
-// <bundle>.DEL.v8cache, ...; <bundle>.run.v8cache without one): a DEL does not load ADD's functions, nor an ADD go without its own because a DEL
-// happened to run first.
+// <bundle>.DEL.v8cache, ...; <bundle>.run.v8cache without one): a DEL does not load ADD's
+// functions, nor an ADD go without its own because a DEL happened to run first.
 // The bundles of one build never change (a rebuild writes a new directory), so a cache cannot be
 // stale; where it cannot be read or written (a read-only install) the bundle simply runs without.
 //
