@@ -38,7 +38,7 @@ const cfg = {
   samples: num(opt.samples, opt.quick ? 6 : 15),
   concurrency: num(opt.concurrency, opt.quick ? 20 : 50),
   rounds: num(opt.rounds, opt.quick ? 1 : 2),
-  startupSamples: num(opt['startup-samples'], opt.quick ? 8 : 20),
+  startupSamples: num(opt['startup-samples'], opt.quick ? 8 : 40),
 };
 /** Every how many measured ADDs one is checked end to end (its published port answers). */
 const VERIFY_EVERY = 3;
