@@ -1,7 +1,7 @@
 // ctnet as Docker's network and IPAM driver, driven by the real docker CLI and dockerd (Debian's
 // docker.io 20.10), both running inside a throwaway sandbox namespace with the plugin beside them.
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { PortBinding } from '../docker/connectivity.js';
@@ -192,13 +192,9 @@ test('docker run -p: published ports answer on the host, 127.0.0.1 and from anot
   const create = (args: string[]) => d.docker(['network', 'create', '-d', driver, '--ipam-driver', driver, ...args]);
   try {
     const outside = await d.outside();
-    // Tells who connects: the address the outside machine sees, which it writes down as well as
-    // answering it. The log is what the test reads: once in CI, under load, three `docker exec`s
-    // in a row brought back no answer.
-    const peers = join(d.dir, 'peers');
-    d.sb.spawn('socat', ['TCP-LISTEN:7000,fork,reuseaddr', `SYSTEM:echo $SOCAT_PEERADDR >> ${peers}; echo $SOCAT_PEERADDR`], outside.path);
-    await d.sb.waitForPort(7000, outside.path);
-    const logged = () => (existsSync(peers) ? readFileSync(peers, 'utf8').trim().split('\n').filter(Boolean) : []);
+    // Tells who connects: the address the outside machine sees, from its own log (once in CI,
+    // under load, three `docker exec`s in a row brought back no answer).
+    const logged = await d.sb.peerLogger(7000, outside.path, join(d.dir, 'peers'));
     // Retried while the outside logs nothing: the first packets of a new path may race ARP on a loaded machine.
     const whoAmI = async (container: string) => {
       const before = logged().length;

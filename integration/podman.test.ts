@@ -146,12 +146,10 @@ test('podman\'s own conflists on ctnet: -p 8080:80, container to container, masq
   // Masquerade: the outside sees the host's address, not the container's. Both ends write down what
   // they saw, in files: podman's capture of a short-lived container's stdout loses it now and then
   // (the outside logged the connection, and podman printed nothing, exit status 0).
-  const peers = join(dir, 'peers');
-  sb.spawn('socat', ['TCP-LISTEN:9000,fork,reuseaddr', `SYSTEM:echo $SOCAT_PEERADDR >> ${peers}; echo $SOCAT_PEERADDR`], out.path);
-  await sb.waitForPort(9000, out.path);
+  const peers = await sb.peerLogger(9000, out.path, join(dir, 'peers'));
   const masq = await podman(['run', '--rm', '-v', `${dir}:/out`, 'bb:latest', 'sh', '-c', 'echo | nc 192.0.2.2 9000 > /out/reply']);
   t.is(masq.exitCode, 0, masq.stderr);
-  t.deepEqual(readFileSync(peers, 'utf8').trim().split('\n'), ['192.0.2.1'], 'the connections the outside saw');
+  t.deepEqual(peers(), ['192.0.2.1'], 'the connections the outside saw');
   t.is(readFileSync(join(dir, 'reply'), 'utf8').trim(), '192.0.2.1', 'the answer came back to the container');
 
   const created = await podman(['network', 'create', userNet]);

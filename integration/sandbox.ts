@@ -5,7 +5,7 @@
 import type { ExecutionContext } from 'ava';
 import { execa, type ResultPromise } from 'execa';
 import { customAlphabet } from 'nanoid';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +136,18 @@ export class Sandbox {
     const action = opts.reply === undefined ? 'EXEC:cat' : `SYSTEM:echo ${opts.reply.replace(/[^\w.-]/g, '')}`;
     this.spawn('socat', [listen, action], nsPath);
     await this.waitForPort(port, nsPath, opts);
+  }
+
+  /**
+   * Starts a TCP server in a namespace that answers each connection with the address it came from
+   * and appends that address to `file`; waits until it listens. Returns a reader of the addresses
+   * logged so far: the log, not a client's captured output, is what a test can rely on (an
+   * engine's capture of a short-lived container's stdout loses it now and then).
+   */
+  async peerLogger(port: number, nsPath: string, file: string): Promise<() => string[]> {
+    this.spawn('socat', [`TCP-LISTEN:${port},fork,reuseaddr`, `SYSTEM:echo $SOCAT_PEERADDR >> ${file}; echo $SOCAT_PEERADDR`], nsPath);
+    await this.waitForPort(port, nsPath);
+    return () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
   }
 
   /** Waits until something listens on the port inside the namespace. */
