@@ -1,4 +1,4 @@
-// The `ctnet` command: version, plugins, docker-plugin, and the engine commands (network.ts,
+// The `ctnet` command: version, plugins, docker-plugin, plugin-server, and the engine commands (network.ts,
 // container.ts). Exit status: 0 success; 1 a ctnet error (one line `ctnet: <message>` on stderr);
 // 2 a usage error; `run` and `exec`: the command's own status, 125 when ctnet fails before it.
 import { Command, CommanderError } from 'commander';
@@ -47,6 +47,22 @@ program
   .action(async (options: string[]) => {
     const { main } = await import('../docker/daemon.js');
     await main(options);
+  });
+
+program
+  .command('plugin-server')
+  .description('keep warm processes for the CNI plugins of this network namespace, so that a plugin run does not wait for node to start (optional; see README)')
+  .option('--spares <n>', 'workers kept started and waiting', '6')
+  .option('--verbose', 'log every run handed over')
+  .action(async (o: { spares: string; verbose?: boolean }) => {
+    const { startPluginServer } = await import('../plugin-server/server.js');
+    const spares = Number(o.spares);
+    const server = await startPluginServer({ spares, verbose: o.verbose === true });
+    const stop = () => void server.close().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    // Runs until a signal: commander must not see the action end as the command's end.
+    await new Promise(() => {});
   });
 
 program.addCommand(networkCommand());

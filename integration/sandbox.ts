@@ -128,6 +128,31 @@ export class Sandbox {
   }
 
   /**
+   * Starts `<ctnet> plugin-server` in the host namespace (the plugins run there then go to its warm
+   * workers) and resolves once its spare workers are ready, with its pid and a reader of what it
+   * logged so far. destroy() ends it, and its idle workers with it.
+   */
+  async pluginServer(ctnet: string, args: string[] = []): Promise<{ pid: number; log: () => string }> {
+    const server = this.spawn(ctnet, ['plugin-server', ...args]);
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the plugin server did not get ready: ${output}`)), 30_000);
+      server.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/ready: \d+ spare workers/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void server.then((r) => {
+        clearTimeout(timer);
+        reject(new Error(`the plugin server exited ${r.exitCode}: ${output}`));
+      });
+    });
+    return { pid: server.pid!, log: () => output };
+  }
+
+  /**
    * Starts an echo server on every address family (TCP, or UDP) in a namespace, and waits until it
    * listens. With `reply`, it answers that text instead of echoing (tells servers apart).
    */

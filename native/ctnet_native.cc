@@ -5,7 +5,9 @@
 // RCU grace periods (~20 ms), which would stall the main thread (link-deletion.cc spares the caller
 // even that). And one loop the IPAM store runs on every ADD: reading each reservation file of a
 // network (500 containers, 500 files), which costs node ~15 us a file and C ~1.5 on two threads.
-// And a plugin's exit without node's teardown (ExitNow). Everything else stays in TypeScript.
+// And a plugin's exit without node's teardown (ExitNow), and the plugin server's hand-over: a peer's
+// credentials, a request with descriptors attached (SCM_RIGHTS), stdio replaced. Everything else
+// stays in TypeScript.
 #include <napi.h>
 
 #include <cerrno>
@@ -14,11 +16,16 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <sched.h>
+#include <csignal>
+#include <cstddef>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <functional>
 #include <string>
@@ -319,6 +326,150 @@ Napi::Value ExitNow(const Napi::CallbackInfo& info) {
   _exit(code);
 }
 
+// The plugin server's side of a hand-over (plugin-server/, native/cni-shim.c).
+// peerCredentials(fd): the pid, uid and gid of the process at the other end of a unix socket.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "expected a socket descriptor").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(info[0].As<Napi::Number>().Int32Value(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return ThrowErrno(env, "getsockopt", errno);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("gid", Napi::Number::New(env, cred.gid));
+  return out;
+}
+
+// receiveRequest(fd, timeoutMs): a shim's request from a unix socket: "CTN1", a u32
+// length, that many payload bytes, with the descriptors the first bytes carried (close-on-exec).
+// Returns { payload, fds }; throws ETIMEDOUT when the whole request has not come within timeoutMs,
+// EPROTO on anything that is not a request, ECONNRESET when the peer closed first.
+Napi::Value ReceiveRequest(const Napi::CallbackInfo& info) {
+  int fd, timeoutMs;
+  if (!ReadInts(info, fd, timeoutMs)) return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  std::vector<char> data;
+  std::vector<int> fds;
+  auto fail = [&](const char* syscall, int err) {
+    for (int f : fds) close(f);
+    return ThrowErrno(env, syscall, err);
+  };
+  timeval start{}, now{};
+  gettimeofday(&start, nullptr);
+  size_t want = 8;
+  char buf[65536];
+  while (data.size() < want) {
+    gettimeofday(&now, nullptr);
+    long left = timeoutMs - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_usec - start.tv_usec) / 1000);
+    if (left <= 0) return fail("recvmsg", ETIMEDOUT);
+    pollfd p{fd, POLLIN, 0};
+    int rc = poll(&p, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) return fail("poll", errno);
+    if (rc == 0) continue;
+    union {
+      char buf[CMSG_SPACE(sizeof(int) * 8)];
+      cmsghdr align;
+    } control{};
+    iovec iov{buf, std::min(sizeof buf, want - data.size())};
+    msghdr msg{};
+    msg.msg_iov = &iov, msg.msg_iovlen = 1, msg.msg_control = control.buf, msg.msg_controllen = sizeof control.buf;
+    ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return fail("recvmsg", errno);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+        fds.push_back(passed);
+      }
+    }
+    if (n == 0) return fail("recvmsg", ECONNRESET);
+    data.insert(data.end(), buf, buf + n);
+    if (want == 8 && data.size() == 8) {
+      if (std::memcmp(data.data(), "CTN1", 4) != 0) return fail("recvmsg", EPROTO);
+      uint32_t len;
+      std::memcpy(&len, data.data() + 4, sizeof len);
+      if (len > (16u << 20)) return fail("recvmsg", EPROTO);
+      want += len;
+    }
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("payload", Napi::Buffer<char>::Copy(env, data.data() + 8, data.size() - 8));
+  Napi::Array list = Napi::Array::New(env, fds.size());
+  for (size_t i = 0; i < fds.size(); i++) list.Set(static_cast<uint32_t>(i), Napi::Number::New(env, fds[i]));
+  out.Set("fds", list);
+  return out;
+}
+
+// listenAbstract(name): a listening unix stream socket bound to the abstract name (exactly its
+// bytes, in the calling thread's network namespace), close-on-exec; its descriptor.
+Napi::Value ListenAbstract(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "expected a name").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (name.empty() || name.size() + 1 > sizeof addr.sun_path) return ThrowErrno(env, "bind", ENAMETOOLONG);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowErrno(env, "socket", errno);
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, 128) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "bind", err);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// acceptConnection(listenFd, parentPid): blocks the calling thread until a connection comes, and
+// returns its descriptor (blocking, close-on-exec). While it waits, the process dies with its
+// parent (PR_SET_PDEATHSIG), so idle workers never outlive their server; once it has a connection,
+// it no longer does.
+Napi::Value AcceptConnection(const Napi::CallbackInfo& info) {
+  int listenFd, parentPid;
+  if (!ReadInts(info, listenFd, parentPid)) return info.Env().Undefined();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return ThrowErrno(info.Env(), "prctl", errno);
+  if (getppid() != parentPid) _exit(0);  // the parent died before prctl: no signal will come
+  int fd;
+  while ((fd = accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC)) < 0 && (errno == EINTR || errno == ECONNABORTED)) {
+  }
+  int err = errno;
+  prctl(PR_SET_PDEATHSIG, 0);
+  if (fd < 0) return ThrowErrno(info.Env(), "accept4", err);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// adoptStdio(stdin, stdout, stderr): makes the three descriptors this process's 0, 1 and 2 (dup2,
+// then closes them), and records their flags as exitNow's to restore.
+Napi::Value AdoptStdio(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "expected three descriptors").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int from[3];
+  for (int i = 0; i < 3; i++) from[i] = info[i].As<Napi::Number>().Int32Value();
+  for (int i = 0; i < 3; i++) {
+    if (from[i] != i && dup2(from[i], i) < 0) return ThrowErrno(env, "dup2", errno);
+  }
+  for (int i = 0; i < 3; i++) {
+    if (from[i] > 2 && std::count(from, from + i, from[i]) == 0) close(from[i]);
+    stdioFlags[i] = fcntl(i, F_GETFL);
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (int fd = 0; fd < 3; fd++) stdioFlags[fd] = fcntl(fd, F_GETFL);
   exports.Set("setns", Napi::Function::New(env, SetNs));
@@ -329,6 +480,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkTransactNow", Napi::Function::New(env, NetlinkTransactNow));
   exports.Set("netlinkDeleteLink", Napi::Function::New(env, NetlinkDeleteLink));
   exports.Set("exitNow", Napi::Function::New(env, ExitNow));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
+  exports.Set("receiveRequest", Napi::Function::New(env, ReceiveRequest));
+  exports.Set("adoptStdio", Napi::Function::New(env, AdoptStdio));
+  exports.Set("listenAbstract", Napi::Function::New(env, ListenAbstract));
+  exports.Set("acceptConnection", Napi::Function::New(env, AcceptConnection));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("CLONE_NEWNET", Napi::Number::New(env, CLONE_NEWNET));
   constants.Set("CLONE_NEWNS", Napi::Number::New(env, CLONE_NEWNS));

@@ -1,6 +1,7 @@
 // The native side, built in native/build from this file's location in the sources and in the
-// bundles under dist/ alike: the addon (setns, flock, netlink requests off the main thread) and the
-// monitor of detached containers.
+// bundles under dist/ alike: the addon (setns, flock, netlink requests off the main thread, the
+// plugin server's hand-over) and the monitor of detached containers. (The plugins' executables,
+// native/cni-shim.c, are compiled per build by scripts/build.mjs.)
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,23 @@ export interface NativeAddon {
    * does. Output must have been written synchronously; 'exit' listeners do not run.
    */
   exitNow(code: number): never;
+  /** The pid, uid and gid of the process at the other end of unix socket `fd` (SO_PEERCRED). */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
+  /**
+   * A plugin shim's request on unix socket `fd` (native/cni-shim.c): its payload and the descriptors
+   * it carried (close-on-exec). Throws ETIMEDOUT when it is not whole within `timeoutMs`, EPROTO
+   * when it is not a request, ECONNRESET when the peer closed first.
+   */
+  receiveRequest(fd: number, timeoutMs: number): { payload: Buffer; fds: number[] };
+  /** A listening unix socket on the abstract `name` (exactly its bytes), in this thread's network namespace. */
+  listenAbstract(name: string): number;
+  /**
+   * Blocks until a connection comes on `listenFd` and returns it. The process dies with its parent
+   * while it waits (and if `parentPid` is already gone).
+   */
+  acceptConnection(listenFd: number, parentPid: number): number;
+  /** Makes the three descriptors this process's stdin, stdout and stderr (then closes them). */
+  adoptStdio(stdin: number, stdout: number, stderr: number): void;
   constants: {
     CLONE_NEWNET: number;
     CLONE_NEWNS: number;

@@ -28,6 +28,8 @@ const plugins = (existsSync(pluginsDir) ? readdirSync(pluginsDir, { withFileType
 
 const entries = Object.fromEntries(plugins.map((p) => [`plugins/${p}`, join(pluginsDir, p, 'main.ts')]));
 if (existsSync(join(root, 'cli', 'main.ts'))) entries['cli'] = join(root, 'cli', 'main.ts');
+// The plugin server's warm process (plugin-server/worker.ts), beside cli.cjs that starts it.
+if (existsSync(join(root, 'plugin-server', 'worker.ts'))) entries['plugin-worker'] = join(root, 'plugin-server', 'worker.ts');
 
 // netlink's JavaScript is bundled like the rest (so the code cache covers it); only its native
 // binding stays a file, found here once instead of by node-gyp-build scanning prebuilds/ each run.
@@ -81,10 +83,12 @@ const cjs = {
   define: { 'import.meta.dirname': '__dirname', 'import.meta.url': '__ctnet_import_meta.url' },
   banner: { js: 'var __ctnet_import_meta={get url(){return require("url").pathToFileURL(__filename).href}};' },
 };
-// One build per directory depth, for the relative path to vendor/ (plugins/*.cjs, then cli.cjs).
-const { cli, ...pluginEntries } = entries;
+// One build per directory depth, for the relative path to vendor/ (plugins/*.cjs, then cli.cjs
+// and plugin-worker.cjs).
+const { cli, 'plugin-worker': pluginWorker, ...pluginEntries } = entries;
+const rootEntries = Object.fromEntries(Object.entries({ cli, 'plugin-worker': pluginWorker }).filter(([, v]) => v));
 await build({ ...cjs, entryPoints: pluginEntries, plugins: [...common.plugins, vendorExeca('..')] });
-if (cli) await build({ ...cjs, entryPoints: { cli }, plugins: [...common.plugins, vendorExeca('.')] });
+if (Object.keys(rootEntries).length) await build({ ...cjs, entryPoints: rootEntries, plugins: [...common.plugins, vendorExeca('.')] });
 // The one export used, re-exported statically so that the rest of execa's API is left out.
 await build({ ...cjs, stdin: { contents: "export { execa } from 'execa';", resolveDir: root, sourcefile: 'vendor-execa.js' }, outfile: join(buildDir, 'vendor', 'execa.cjs'), outdir: undefined });
 if (existsSync(join(root, 'engine', 'index.ts'))) {
@@ -121,6 +125,15 @@ for (const name of readdirSync(out)) {
 // A plugin never speaks TLS: clearing NODE_EXTRA_CA_CERTS saves ~40 ms of CA parsing per start.
 // start.cjs runs the bundle through a V8 code cache (see there).
 const launcher = (bundle) => `#!/bin/sh\nunset NODE_EXTRA_CA_CERTS\nexec '${process.execPath}' '${join(dist, 'start.cjs')}' '${join(dist, bundle)}' "$@"\n`;
+// Each plugin's executable is native/cni-shim.c compiled with these paths: it hands the run to a
+// plugin server's warm worker when one listens, else becomes the same `node start.cjs <bundle>`.
+function compileShim(path, bundle) {
+  const cString = (s) => JSON.stringify(s);
+  const defines = { CTNET_NODE: process.execPath, CTNET_START: join(dist, 'start.cjs'), CTNET_BUNDLE: join(dist, bundle) };
+  const tmp = `${path}.tmp-${process.pid}`;
+  execFileSync(process.env.CC ?? 'cc', ['-std=c11', '-O2', '-Wall', '-Wextra', ...Object.entries(defines).map(([k, v]) => `-D${k}=${cString(v)}`), '-o', tmp, join(root, 'native', 'cni-shim.c')], { stdio: 'inherit' });
+  renameSync(tmp, path);
+}
 function writeExecutable(path, text) {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
@@ -130,6 +143,6 @@ function writeExecutable(path, text) {
 const binCni = join(out, 'bin', 'cni');
 mkdirSync(binCni, { recursive: true });
 for (const name of readdirSync(binCni)) if (!plugins.includes(name)) rmSync(join(binCni, name), { force: true });
-for (const p of plugins) writeExecutable(join(binCni, p), launcher(`plugins/${p}.cjs`));
+for (const p of plugins) compileShim(join(binCni, p), `plugins/${p}.cjs`);
 if (entries['cli']) writeExecutable(join(out, 'bin', 'ctnet'), launcher('cli.cjs'));
 console.log(`built ${plugins.length} plugins (${plugins.join(', ')})${entries['cli'] ? ', the ctnet CLI' : ''} and the library`);
