@@ -5,7 +5,7 @@
 // the machine hits them alike and the ratios stay meaningful even when absolute times wander.
 import { execa } from 'execa';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -110,12 +110,15 @@ interface Bed {
   seq: number;
   /** Where the runtime reports each plugin execution, while a measurement wants them. */
   runs?: PluginRun[];
+  /** The stack's plugin server (a stack with `server`). */
+  serverPid?: number | undefined;
 }
 
 async function bed(stack: Stack): Promise<Bed> {
   const { sb, dir, natDir } = await newSandbox();
   const b: Bed = { stack, sb, runtime: undefined!, list: stack.list(`cb${sb.id.slice(0, 8)}`, join(dir, 'ipam')), dir, natDir, attached: 0, seq: 0 };
   b.runtime = runtimeFor(b, [], (r) => b.runs?.push(r));
+  if (stack.server) b.serverPid = (await sb.pluginServer(join(buildDir, 'bin', 'ctnet'))).pid;
   return b;
 }
 
@@ -286,6 +289,27 @@ interface Footprint {
   delProcesses: Record<string, number>;
   /** Peak RSS (MiB) of each plugin process (with anything it ran), in chain order, over ADD and DEL. */
   peakRssMiB: Record<string, number>;
+  /**
+   * With a plugin server, the plugin process is its shim (the run happens in a worker): the RSS
+   * (MiB) of each warm worker waiting, what the server keeps in memory.
+   */
+  warmWorkerRssMiB?: number[];
+}
+
+/** RSS (MiB) of each child of `pid` (from /proc). */
+function childrenRssMiB(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      if (Number(/^PPid:\s*(\d+)/m.exec(status)?.[1]) !== pid) continue;
+      out.push(Math.round(Number(/^VmRSS:\s*(\d+)/m.exec(status)?.[1] ?? 0) / 102.4) / 10);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** Program name of each process that exec'd, from `strace -f -e trace=execve` output. */
@@ -330,7 +354,7 @@ async function footprint(b: Bed): Promise<Footprint> {
   const order = [...types, ...[...types].reverse()];
   const peakRssMiB: Record<string, number> = {};
   order.forEach((type, i) => (peakRssMiB[type] = Math.max(peakRssMiB[type] ?? 0, Math.round((kib[i] ?? 0) / 102.4) / 10)));
-  return { addProcesses, delProcesses, peakRssMiB };
+  return { addProcesses, delProcesses, peakRssMiB, ...(b.serverPid !== undefined ? { warmWorkerRssMiB: childrenRssMiB(b.serverPid) } : {}) };
 }
 
 // ---- concurrent ADDs and DELs ----
@@ -402,6 +426,12 @@ interface Target {
   pass: boolean;
 }
 
+/** The drop-in chain's targets hold for both ways of running it: node per plugin, and a plugin server. */
+const DROP_INS = [
+  ['dropin', 'drop-in'],
+  ['served', 'drop-in, plugin server'],
+] as const;
+
 function targets(report: Report): Target[] {
   const out: Target[] = [];
   const lv0 = report.levels.find((l) => l.containers === 0);
@@ -414,8 +444,10 @@ function targets(report: Report): Target[] {
   if (lv0) {
     t('recommended ADD @0', '<= 0.9x reference', r(lv0, 'add', 'ctnet'), (v) => v <= 0.9);
     t('recommended DEL @0', '<= 0.5x reference', r(lv0, 'del', 'ctnet'), (v) => v <= 0.5);
-    t('drop-in ADD @0', '<= 1.5x reference', r(lv0, 'add', 'dropin'), (v) => v <= 1.5);
-    t('drop-in DEL @0', '<= 1.5x reference', r(lv0, 'del', 'dropin'), (v) => v <= 1.5);
+    for (const [k, name] of DROP_INS) {
+      t(`${name} ADD @0`, '<= 1.5x reference', r(lv0, 'add', k), (v) => v <= 1.5);
+      t(`${name} DEL @0`, '<= 1.5x reference', r(lv0, 'del', k), (v) => v <= 1.5);
+    }
   }
   if (top && top.containers > 0) {
     const n = top.containers;
@@ -424,8 +456,10 @@ function targets(report: Report): Target[] {
     for (const op of ['add', 'del'] as const) {
       t(`recommended ${op.toUpperCase()} @${n} vs own @0`, '<= 1.25x (empty sandbox beside)', of(top[op].ctnet, top.empty[op]), (v) => v <= 1.25);
     }
-    t(`drop-in ADD @${n}`, '< 1x reference', r(top, 'add', 'dropin'), (v) => v < 1);
-    t(`drop-in DEL @${n}`, '< 1x reference', r(top, 'del', 'dropin'), (v) => v < 1);
+    for (const [k, name] of DROP_INS) {
+      t(`${name} ADD @${n}`, '< 1x reference', r(top, 'add', k), (v) => v < 1);
+      t(`${name} DEL @${n}`, '< 1x reference', r(top, 'del', k), (v) => v < 1);
+    }
   }
   const c = report.concurrency;
   t(`${report.config.concurrency} concurrent ADDs (recommended)`, 'all ok, distinct IPs, <= 1x reference wall', of(c.ctnet.addWallMs, c.reference.addWallMs), (v) => c.ctnet.ok && v <= 1);
@@ -454,6 +488,8 @@ interface Report {
   targets?: Target[];
 }
 
+const STACK_KEYS = ['reference', 'ctnet', 'dropin', 'served'] as const satisfies readonly StackKey[];
+
 function print(report: Report): void {
   const ms = (s: Summary | undefined) => (s ? `${s.median} / ${s.p90}` : '-');
   const x = (a: Summary | undefined, b: Summary | undefined) => (a && b ? `${ratio(a.median, b.median)}x` : '-');
@@ -472,13 +508,31 @@ function print(report: Report): void {
   for (const l of report.levels) {
     for (const op of ['add', 'del'] as const) {
       const s = l[op];
-      rows.push([`${op.toUpperCase()} @${l.containers}`, ms(s.reference), ms(s.ctnet), x(s.ctnet, s.reference), ms(l.empty[op]), x(s.ctnet, l.empty[op]), ms(s.dropin), x(s.dropin, s.reference)]);
+      rows.push([
+        `${op.toUpperCase()} @${l.containers}`,
+        ms(s.reference),
+        ms(s.ctnet),
+        x(s.ctnet, s.reference),
+        ms(l.empty[op]),
+        x(s.ctnet, l.empty[op]),
+        ...DROP_INS.flatMap(([k]) => [ms(s[k]), x(s[k], s.reference)]),
+      ]);
     }
   }
   const c = report.concurrency;
-  rows.push([`${report.config.concurrency} parallel ADD (wall)`, ms(c.reference.addWallMs), ms(c.ctnet.addWallMs), x(c.ctnet.addWallMs, c.reference.addWallMs), '-', '-', ms(c.dropin.addWallMs), x(c.dropin.addWallMs, c.reference.addWallMs)]);
-  rows.push([`${report.config.concurrency} parallel DEL (wall)`, ms(c.reference.delWallMs), ms(c.ctnet.delWallMs), x(c.ctnet.delWallMs, c.reference.delWallMs), '-', '-', ms(c.dropin.delWallMs), x(c.dropin.delWallMs, c.reference.delWallMs)]);
-  out.push(table(['', 'reference', 'ctnet', 'ratio', 'ctnet empty', 'growth', 'drop-in', 'ratio'], rows));
+  for (const [label, wall] of [['ADD', 'addWallMs'], ['DEL', 'delWallMs']] as const) {
+    rows.push([
+      `${report.config.concurrency} parallel ${label} (wall)`,
+      ms(c.reference[wall]),
+      ms(c.ctnet[wall]),
+      x(c.ctnet[wall], c.reference[wall]),
+      '-',
+      '-',
+      ...DROP_INS.flatMap(([k]) => [ms(c[k][wall]), x(c[k][wall], c.reference[wall])]),
+    ]);
+  }
+  out.push(table(['', 'reference', 'ctnet', 'ratio', 'ctnet empty', 'growth', 'drop-in', 'ratio', 'served', 'ratio'], rows));
+  out.push('(served: the drop-in chain with a `ctnet plugin-server` in its host namespace)');
   out.push('', 'Where it goes: each plugin process (spawn to exit, through nsenter and its launcher) and the runtime around them, ms (median)');
   const procRows: string[][] = [];
   for (const l of [...new Set([report.levels[0]!, report.levels.at(-1)!])]) {
@@ -489,26 +543,28 @@ function print(report: Report): void {
       const order = [...keys.filter((k) => k !== 'runtime'), 'runtime'];
       for (const k of order) {
         const cell = (s: StackKey) => (p[s][op][k] ? `${p[s][op][k]!.median}` : '-');
-        procRows.push([`${op.toUpperCase()} @${l.containers} ${k}`, cell('reference'), cell('ctnet'), cell('dropin'), x(p.dropin[op][k], p.reference[op][k])]);
+        procRows.push([`${op.toUpperCase()} @${l.containers} ${k}`, cell('reference'), cell('ctnet'), ...DROP_INS.flatMap(([d]) => [cell(d), x(p[d][op][k], p.reference[op][k])])]);
       }
     }
   }
-  out.push(table(['', 'reference', 'ctnet', 'drop-in', 'drop-in / ref'], procRows));
+  out.push(table(['', 'reference', 'ctnet', 'drop-in', 'drop-in / ref', 'served', 'served / ref'], procRows));
   const f = report.footprint;
   const procs = (p: Record<string, number>) => `${Object.values(p).reduce((a, b) => a + b, 0)} (${Object.entries(p).map(([k, v]) => `${k} ${v}`).join(', ')})`;
   const rss = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ');
   out.push('', 'Footprint per attachment');
   out.push(
     table(
-      ['', 'reference', 'ctnet', 'drop-in'],
+      ['', 'reference', 'ctnet', 'drop-in', 'served'],
       [
-        ['processes per ADD', procs(f.reference.addProcesses), procs(f.ctnet.addProcesses), procs(f.dropin.addProcesses)],
-        ['processes per DEL', procs(f.reference.delProcesses), procs(f.ctnet.delProcesses), procs(f.dropin.delProcesses)],
-        ['peak RSS per plugin, MiB', rss(f.reference.peakRssMiB), rss(f.ctnet.peakRssMiB), rss(f.dropin.peakRssMiB)],
-        ['nat rules per container', `${report.rulesPerContainer.reference}`, `${report.rulesPerContainer.ctnet}`, `${report.rulesPerContainer.dropin}`],
+        ['processes per ADD', ...STACK_KEYS.map((k) => procs(f[k].addProcesses))],
+        ['processes per DEL', ...STACK_KEYS.map((k) => procs(f[k].delProcesses))],
+        ['peak RSS per plugin, MiB', ...STACK_KEYS.map((k) => rss(f[k].peakRssMiB))],
+        ['nat rules per container', ...STACK_KEYS.map((k) => `${report.rulesPerContainer[k]}`)],
       ],
     ),
   );
+  const warm = f.served.warmWorkerRssMiB ?? [];
+  out.push(`(served: the plugin processes are its shims, whose runs happen in the server's workers, started beforehand: ${warm.length} waiting, RSS ${warm.join(', ')} MiB)`);
   out.push('', 'Targets (issue 8)');
   out.push(table(['', 'target', 'measured', ''], (report.targets ?? []).map((t) => [t.name, t.goal, t.measured, t.pass ? 'PASS' : 'MISS'])));
   for (const [k, v] of Object.entries(c)) if (!v.ok) out.push(`${k}: concurrent run problems: ${v.problems.join('; ')}`);

@@ -1,9 +1,9 @@
-// The three plugin stacks the bench compares, each giving a container the same thing: an address on
-// a bridge, masquerade, one published port and FORWARD accepts. All are run by engine/'s CNI runtime,
+// The plugin stacks the bench compares, each giving a container the same thing: an address on a
+// bridge, masquerade, one published port and FORWARD accepts. All are run by engine/'s CNI runtime,
 // as a container engine would run them.
 import { parseConfList, type NetworkConfigList } from '../engine/conflist.js';
 
-export type StackKey = 'reference' | 'ctnet' | 'dropin';
+export type StackKey = 'reference' | 'ctnet' | 'dropin' | 'served';
 
 export interface Stack {
   key: StackKey;
@@ -11,6 +11,8 @@ export interface Stack {
   /** CNI_PATH. */
   binDir: string;
   list(bridge: string, dataDir: string): NetworkConfigList;
+  /** A `ctnet plugin-server` runs in the stack's host namespace: its plugin runs go to warm workers. */
+  server?: true;
 }
 
 /** Big enough for the fillers, the samples and the concurrent batch. */
@@ -49,5 +51,6 @@ export function stacks(ctnetBin: string, referenceBin: string): Stack[] {
         parseConfList(JSON.stringify({ cniVersion: '1.0.0', name: 'benchnet', plugins: [{ ...bridgeConf(bridge, dataDir), capabilities: { portMappings: true } }] })),
     },
     { key: 'dropin', label: 'ctnet drop-in chain', binDir: ctnetBin, list: chain },
+    { key: 'served', label: 'ctnet drop-in chain, plugin server', binDir: ctnetBin, list: chain, server: true },
   ];
 }
