@@ -75,6 +75,11 @@ test('the drop-in chain through a plugin server: the workers run bridge, portmap
 
   await runtime.del(list, conf);
   t.deepEqual(served(server.log()).slice(3), ['firewall DEL', 'portmap DEL', 'bridge DEL']);
+  // The workers started next have those six bundles compiled before their run comes.
+  const chain = 'bridge ADD, bridge DEL, firewall ADD, firewall DEL, portmap ADD, portmap DEL';
+  const preloads = () => [...server.log().matchAll(/preloaded (.*)/g)].map((m) => m[1]!.split(', ').sort().join(', '));
+  await until('a replacement to preload the chain', () => preloads().includes(chain), 30_000);
+  t.true(preloads().includes(chain));
   const nat = (await sb.exec('iptables-save', ['-t', 'nat'])).stdout;
   t.false(nat.includes('18080'), 'the published port is gone');
   t.deepEqual(readdirSync(join(dir, 'ipam', 'servednet')).filter((f) => /^10\./.test(f)), [], 'the address is free again');

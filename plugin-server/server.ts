@@ -50,6 +50,9 @@ const FAILURES_BEFORE_PAUSE = 3;
 const PAUSE_MS = 5000;
 const STARTING_NICE = 10;
 const QUIET_MS = 200;
+// A chain of three plugins, ADD and DEL: six bundles; a few more for other lists.
+const RECENT_RUNS = 32;
+const MAX_PRELOADED = 8;
 
 export async function startPluginServer(opts: PluginServerOptions = {}): Promise<PluginServer> {
   const spares = opts.spares ?? 6;
@@ -84,6 +87,14 @@ export async function startPluginServer(opts: PluginServerOptions = {}): Promise
     while (idle.size + starting.size < spares && starting.size < maxStarting) startWorker();
   }
 
+  // The runs seen last, newest first: what the workers started next preload (preload.ts).
+  const recent: string[] = [];
+  function ran(key: string): void {
+    recent.unshift(key);
+    recent.length = Math.min(recent.length, RECENT_RUNS);
+  }
+  const hot = () => [...new Set(recent)].slice(0, MAX_PRELOADED);
+
   // A replacement's start costs tens of ms of CPU, and runs come in bursts (a chain's plugins one
   // after another, an ADD and then a DEL): starting it while they run slows them down, niced or
   // not. So replacements start once no worker has been taken for QUIET_MS, or at once when none is
@@ -96,7 +107,7 @@ export async function startPluginServer(opts: PluginServerOptions = {}): Promise
   }
 
   function startWorker(): void {
-    const child = spawn(process.execPath, [bundle, `--server=${process.pid}`, ...(opts.verbose ? ['--verbose'] : [])], {
+    const child = spawn(process.execPath, [bundle, `--server=${process.pid}`, ...(opts.verbose ? ['--verbose'] : []), ...hot().map((k) => `--preload=${k}`)], {
       // A plain pipe, not node's IPC channel: a child started with one runs a plugin ~5 ms slower,
       // even once disconnected (bench/README.md).
       stdio: ['ignore', 'ignore', 'inherit', 'pipe', listenFd],
@@ -113,8 +124,14 @@ export async function startPluginServer(opts: PluginServerOptions = {}): Promise
       }
     }
     starting.add(child);
-    // The worker writes one byte when it is ready, and closes the pipe when it has taken a run.
+    // The worker writes one byte when it is ready; when it has taken a run, a line naming it, then
+    // it closes the pipe.
     const signals = child.stdio[3] as Readable;
+    let reported = '';
+    signals.on('data', (chunk: Buffer) => {
+      reported += chunk.toString();
+      if (reported.endsWith('\n')) ran(reported.slice(1, -1)); // after the ready byte
+    });
     signals.once('data', () => {
       if (!starting.delete(child)) return;
       failures = 0;

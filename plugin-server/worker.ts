@@ -12,9 +12,11 @@ import { Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { basename } from 'node:path';
 import { native } from '../native/index.js';
+import { preload, runKey } from './preload.js';
 import { identity, parseRequest, refusal, type PluginRequest } from './request.js';
 
-// From the server: a pipe to tell it this worker is ready (a byte) and then taken (closed), and its socket.
+// From the server: a pipe to tell it this worker is ready (a byte) and then taken (what the run is,
+// then closed), and its socket.
 const SIGNAL_FD = 3;
 const LISTEN_FD = 4;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -25,12 +27,16 @@ const addon = native();
 const load = createRequire(import.meta.url);
 const own = identity('self');
 
+const preloaded = preload(process.argv.filter((a) => a.startsWith('--preload=')).map((a) => a.slice('--preload='.length)));
+if (verbose && preloaded.length) log(`preloaded ${preloaded.join(', ')}`);
 // The server niced this process for its start; a worker that waits answers at once.
 unnice();
 writeSync(SIGNAL_FD, 'R');
 const { fd, request, fds } = takeRequest();
-// The server sees the pipe close: this worker is taken, and a replacement starts. What the plugin
-// runs must not hold the server's socket.
+// The server hears what the run is (for the workers it starts next to preload), then sees the pipe
+// close: this worker is taken, and a replacement starts. What the plugin runs must not hold the
+// server's socket.
+writeSync(SIGNAL_FD, `${runKey(request.bundle, request.env.CNI_COMMAND)}\n`);
 closeSync(SIGNAL_FD);
 closeSync(LISTEN_FD);
 serve(fd, request, fds);

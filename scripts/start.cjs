@@ -60,14 +60,17 @@ function writeOut(buf) {
  */
 function load(path, saveCache, variant = '') {
   const cacheFile = `${path}${variant}.v8cache`;
+  // A plugin server's worker may have compiled it, the same way, while it waited
+  // (plugin-server/preload.ts).
+  const preloaded = globalThis[Symbol.for('ctnet.start.preloaded')]?.get(cacheFile);
   let cachedData;
   try {
-    cachedData = readFileSync(cacheFile);
+    cachedData = preloaded ? undefined : readFileSync(cacheFile);
   } catch {
     cachedData = undefined;
   }
-  const script = new Script(Module.wrap(readFileSync(path, 'utf8')), { filename: path, cachedData });
-  if ((cachedData === undefined || script.cachedDataRejected) && saveCache) {
+  const script = preloaded ?? new Script(Module.wrap(readFileSync(path, 'utf8')), { filename: path, cachedData });
+  if (!preloaded && (cachedData === undefined || script.cachedDataRejected) && saveCache) {
     // Only from a run that succeeded: a failed one (a bad config) compiled little of what a real
     // one runs, and a cache, once written, is kept.
     process.once('exit', (code) => {
