@@ -1,14 +1,15 @@
 // Builds one CommonJS bundle per plugin (CJS starts ~9 ms faster than ESM, see design.md) and
-// writes the executables: bin/cni/<type> for each plugin and bin/ctnet for the CLI. Each is a tiny
-// sh launcher with absolute paths (node, dist/start.cjs, the bundle), so a runtime can use bin/cni
-// as its CNI_PATH, or copy the launchers elsewhere, and they still find this checkout's node and
-// bundles. start.cjs gives every bundle a V8 code cache (see there). Also the library
-// (package.json's main): the engine's API as one ES module, dist/lib/index.js.
+// writes the executables: bin/cni/<type> for each plugin (native/cni-shim.c, compiled with the
+// absolute paths of node, dist/start.cjs and the bundle) and bin/ctnet for the CLI (a tiny sh
+// launcher with the same paths), so a runtime can use bin/cni as its CNI_PATH, or copy the
+// executables elsewhere, and they still find this checkout's node and bundles. start.cjs gives
+// every bundle a V8 code cache (see there). Also the plugin server's worker (dist/plugin-worker.cjs)
+// and the library (package.json's main): the engine's API as one ES module, dist/lib/index.js.
 // `--out DIR` writes DIR/dist and DIR/bin instead (the bench builds a private copy there); DIR must
 // lie inside this checkout, for the bundles to find node_modules and the native addon.
 //
 // A rebuild never pulls files from under a running plugin: the bundles go to a fresh directory that
-// the `dist` symlink is then switched to in one rename, and each launcher is replaced by rename.
+// the `dist` symlink is then switched to in one rename, and each executable is replaced by rename.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
