@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cniBin, referenceCniBin, repoRoot, Sandbox } from './sandbox.js';
+import { cniBin, ctnetBin, referenceCniBin, repoRoot, Sandbox } from './sandbox.js';
 
 const GOPATH = '/usr/share/gocode';
 const driver = join(tmpdir(), 'ctnet-libcni-driver');
@@ -68,8 +68,9 @@ test('bridge + tuning under libcni: ADD, CHECK, DEL with real traffic', async (t
  * which has no route to the containers: replies need the masquerade or the DNAT's reverse), and
  * a conflist shaped like Podman's and CRI-O's: bridge(ipMasq) + portmap + firewall + tuning.
  */
-async function natChain(t: ExecutionContext, cniVersion: string, binDir: string) {
+async function natChain(t: ExecutionContext, cniVersion: string, binDir: string, served?: PluginServerLog) {
   const sb = await Sandbox.create(t);
+  if (served) served.log = (await sb.pluginServer(ctnetBin, ['--verbose'])).log;
   const out = await sb.container('out');
   await execa('ip', ['link', 'add', 'uplink', 'netns', sb.name, 'type', 'veth', 'peer', 'name', 'wan', 'netns', out.name]);
   await sb.exec('ip', ['addr', 'add', '192.0.2.1/24', 'dev', 'uplink']);
@@ -92,16 +93,22 @@ async function natChain(t: ExecutionContext, cniVersion: string, binDir: string)
     return f;
   };
   const list = file(cniVersion);
-  const env = { CNI_PATH: binDir, CNI_CACHE_DIR: join(dir, 'cache'), CTNET_NAT_DATA_DIR: sb.stateDir };
+  // With a plugin server: a worker, when none is free at once, is waited for (a loaded machine).
+  const env = { CNI_PATH: binDir, CNI_CACHE_DIR: join(dir, 'cache'), CTNET_NAT_DATA_DIR: sb.stateDir, ...(served ? { CTNET_PLUGIN_SERVER_WAIT_MS: '10000' } : {}) };
   const driverRun = (args: string[]) => sb.exec(driver, args, sb.hostPath, { env, reject: false });
   const run = (cmd: string, c: { path: string }, id: string, caps?: object) => driverRun([cmd, list, id, c.path, 'eth0', ...(caps ? [JSON.stringify(caps)] : [])]);
   const ports = (hostPort: number) => ({ portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] });
   return { sb, out, dir, name, ipamDir, file, driverRun, run, ports };
 }
 
+/** What a plugin server in the sandbox logged (natChain sets it). */
+interface PluginServerLog {
+  log: () => string;
+}
+
 /** ADD two containers with published ports; what answers where; CHECK; DEL. The same for any plugin set. */
-async function publishAndTearDown(t: ExecutionContext, cniVersion: string, binDir: string) {
-  const s = await natChain(t, cniVersion, binDir);
+async function publishAndTearDown(t: ExecutionContext, cniVersion: string, binDir: string, served?: PluginServerLog) {
+  const s = await natChain(t, cniVersion, binDir, served);
   const [c1, c2] = [await s.sb.container(), await s.sb.container()];
   for (const [c, id, port] of [[c1, 'ctr1', 8080], [c2, 'ctr2', 8081]] as const) {
     const add = await s.run('add', c, id, s.ports(port));
@@ -144,6 +151,17 @@ test('bridge(ipMasq) + portmap + firewall + tuning under libcni at 1.0.0: publis
   const [ours, reference] = await Promise.all([publishAndTearDown(t, '1.0.0', cniBin), publishAndTearDown(t, '1.0.0', referenceCniBin)]);
   t.deepEqual(ours, expected);
   t.deepEqual(ours, reference);
+});
+
+test('the same chain under libcni with a plugin server in the host namespace: every run goes to its workers, with the same outcome', async (t) => {
+  if (!existsSync(driver)) return t.fail('libcni driver not built: install golang-go and golang-github-appc-cni-dev');
+  const served: PluginServerLog = { log: () => '' };
+  t.deepEqual(await publishAndTearDown(t, '1.0.0', cniBin, served), expected);
+  const runs = new Set([...served.log().matchAll(/running (\S+) (\S+) for pid/g)].map((m) => `${m[1]} ${m[2]}`));
+  for (const command of ['ADD', 'CHECK', 'DEL']) {
+    for (const plugin of ['bridge', 'portmap', 'firewall', 'tuning']) t.true(runs.has(`${plugin} ${command}`), `${plugin} ${command} served`);
+  }
+  t.notRegex(served.log(), /declined|bad request/);
 });
 
 test('bridge(ipMasq) + portmap + firewall + tuning under libcni at 0.4.0: published ports, hairpin, masquerade; CHECK, DEL', async (t) => {

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cniBin, Sandbox } from './sandbox.js';
+import { cniBin, ctnetBin, Sandbox } from './sandbox.js';
 
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'httpd', 'wget', 'cat', 'echo', 'sleep', 'ip', 'nc'];
@@ -32,12 +32,12 @@ function rootfs(dir: string): string {
  * variables, so an environment variable on podman would not reach that DEL (it would look in
  * /run/cni/ctnet, shared by the machine, and find nothing to remove).
  */
-async function podmanEnv(t: ExecutionContext, sb: Sandbox, networks: string[], settings: string[] = []) {
+async function podmanEnv(t: ExecutionContext, sb: Sandbox, networks: string[], settings: string[] = [], pluginEnv = '') {
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-podman-'));
   const plugins = join(dir, 'cni');
   mkdirSync(plugins);
   for (const p of readdirSync(cniBin)) {
-    writeFileSync(join(plugins, p), `#!/bin/sh\nCTNET_NAT_DATA_DIR='${sb.stateDir}' exec '${join(cniBin, p)}' "$@"\n`);
+    writeFileSync(join(plugins, p), `#!/bin/sh\nCTNET_NAT_DATA_DIR='${sb.stateDir}' ${pluginEnv} exec '${join(cniBin, p)}' "$@"\n`);
     chmodSync(join(plugins, p), 0o755);
   }
   mkdirSync(join(dir, 'net.d'));
@@ -81,12 +81,17 @@ async function podmanEnv(t: ExecutionContext, sb: Sandbox, networks: string[], s
 const veths = async (sb: Sandbox) => JSON.parse((await sb.exec('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout).map((l: { ifname: string }) => l.ifname);
 const reserved = (ipamDir: string) => (existsSync(ipamDir) ? readdirSync(ipamDir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved')) : []);
 
-test('podman run on a ctnet network: HTTP from the host and from another container; rm leaves nothing', async (t) => {
-  if (!existsSync('/usr/bin/podman') || !existsSync(BUSYBOX)) return t.fail('podman or busybox-static missing (.ci/run installs them)');
+/**
+ * `podman run` on a bridge + tuning network, HTTP to it from the host and from another container,
+ * `rm`; with `served`, a plugin server runs in the host namespace (its log is returned).
+ */
+async function runOnNetwork(t: ExecutionContext, served: boolean): Promise<string> {
   const sb = await Sandbox.create(t);
+  const server = served ? await sb.pluginServer(ctnetBin, ['--verbose']) : undefined;
   // Unique: podman's libcni cache, keyed by network name, is machine-wide.
   const net = `ctnet-${sb.id}`;
-  const { dir, podman } = await podmanEnv(t, sb, [net]);
+  // With a server: a worker, when none is free at once, is waited for (a loaded machine).
+  const { dir, podman } = await podmanEnv(t, sb, [net], [], served ? 'CTNET_PLUGIN_SERVER_WAIT_MS=10000' : '');
   const ipamDir = join(dir, 'ipam');
   writeFileSync(
     join(dir, 'net.d', `${net}.conflist`),
@@ -112,6 +117,20 @@ test('podman run on a ctnet network: HTTP from the host and from another contain
   t.is((await podman(['rm', '-f', '-t', '0', 'web'])).exitCode, 0);
   t.deepEqual(await veths(sb), []);
   t.deepEqual(reserved(join(ipamDir, net)), []);
+  return server?.log() ?? '';
+}
+
+test('podman run on a ctnet network: HTTP from the host and from another container; rm leaves nothing', async (t) => {
+  if (!existsSync('/usr/bin/podman') || !existsSync(BUSYBOX)) return t.fail('podman or busybox-static missing (.ci/run installs them)');
+  await runOnNetwork(t, false);
+});
+
+test('the same with a plugin server in the host namespace: podman\'s plugin runs go to its workers', async (t) => {
+  if (!existsSync('/usr/bin/podman') || !existsSync(BUSYBOX)) return t.fail('podman or busybox-static missing (.ci/run installs them)');
+  const log = await runOnNetwork(t, true);
+  const runs = new Set([...log.matchAll(/running (\S+) (\S+) for pid/g)].map((m) => `${m[1]} ${m[2]}`));
+  for (const run of ['bridge ADD', 'tuning ADD', 'tuning DEL', 'bridge DEL']) t.true(runs.has(run), `${run} served: ${log}`);
+  t.notRegex(log, /declined|bad request/);
 });
 
 // The conflists here are podman's own: its default network (generated in memory) and one from
