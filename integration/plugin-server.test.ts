@@ -100,7 +100,7 @@ test('a worker gives back what the plugin process would: output, error objects a
   t.deepEqual(served(server.log()), ['bridge ADD', 'firewall VERSION'], 'CTNET_PLUGIN_SERVER=off ran node itself');
 });
 
-test('a caller of another uid, or with fewer capabilities, is declined, and its plugin runs in its own node; the worker waits on', async (t) => {
+test('a caller of another uid, with fewer capabilities or more confinement is declined, and its plugin runs in its own node; the worker waits on', async (t) => {
   const sb = await Sandbox.create(t);
   const server = await sb.pluginServer(ctnetBin, ['--verbose', '--spares', '1']);
   const env = { CNI_COMMAND: 'VERSION', PATH: process.env.PATH!, CTNET_PLUGIN_SERVER_WAIT_MS: '10000' };
@@ -108,9 +108,13 @@ test('a caller of another uid, or with fewer capabilities, is declined, and its 
   t.deepEqual(JSON.parse(asNobody.stdout), VERSION_ANSWER);
   const unprivileged = await execa('nsenter', [`--net=${sb.hostPath}`, '--', 'setpriv', '--inh-caps=-all', '--bounding-set=-net_admin', join(cniBin, 'bridge')], { env, extendEnv: false, input: '' });
   t.deepEqual(JSON.parse(unprivileged.stdout), VERSION_ANSWER);
-  await until('both refusals logged', () => (server.log().match(/declined/g) ?? []).length === 2);
+  // no_new_privs: confined more than the worker is (as a seccomp filter or an LSM profile would be).
+  const confined = await execa('nsenter', [`--net=${sb.hostPath}`, '--', 'setpriv', '--no-new-privs', join(cniBin, 'bridge')], { env, extendEnv: false, input: '' });
+  t.deepEqual(JSON.parse(confined.stdout), VERSION_ANSWER);
+  await until('the three refusals logged', () => (server.log().match(/declined/g) ?? []).length === 3);
   t.regex(server.log(), /declined pid \d+: uid 65534 is not this server's \(0\)/);
   t.regex(server.log(), /declined pid \d+: fewer capabilities than this server/);
+  t.regex(server.log(), /declined pid \d+: another security context, seccomp or no_new_privs state/);
   t.deepEqual(served(server.log()), []);
   // A refusal does not use a worker up: the one spare still serves root.
   const asRoot = await execa('nsenter', [`--net=${sb.hostPath}`, '--', join(cniBin, 'bridge')], { env, extendEnv: false, input: '' });
