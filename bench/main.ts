@@ -5,7 +5,7 @@
 // the machine hits them alike and the ratios stay meaningful even when absolute times wander.
 import { execa } from 'execa';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { quotient, ratio, summarize, table, type Summary } from './stats.js';
 // Tag the namespaces before the sandbox module computes its prefix: a concurrent test run's
 // leftover guard then never mistakes them for its own.
 process.env.CTNET_TEST_RUN ??= `bench${process.pid}`;
-const { Sandbox, referenceCniBin, repoRoot } = await import('../integration/sandbox.js');
+const { Sandbox, childPids, referenceCniBin, repoRoot } = await import('../integration/sandbox.js');
 const { rootSnapshot } = await import('../integration/root-guard.js');
 type Sandbox = Awaited<ReturnType<typeof Sandbox.create>>;
 
@@ -296,20 +296,16 @@ interface Footprint {
   warmWorkerRssMiB?: number[];
 }
 
-/** RSS (MiB) of each child of `pid` (from /proc). */
+/** RSS (MiB) of each child of `pid`. */
 function childrenRssMiB(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  return childPids(pid).flatMap((child) => {
     try {
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      if (Number(/^PPid:\s*(\d+)/m.exec(status)?.[1]) !== pid) continue;
-      out.push(Math.round(Number(/^VmRSS:\s*(\d+)/m.exec(status)?.[1] ?? 0) / 102.4) / 10);
+      const kib = Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] ?? 0);
+      return [Math.round(kib / 102.4) / 10];
     } catch {
-      // gone meanwhile
+      return []; // gone meanwhile
     }
-  }
-  return out;
+  });
 }
 
 /** Program name of each process that exec'd, from `strace -f -e trace=execve` output. */

@@ -10,25 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfList } from '../engine/conflist.js';
 import { CniRuntime } from '../engine/runtime.js';
-import { cniBin, ctnetBin, Sandbox } from './sandbox.js';
+import { childPids, cniBin, ctnetBin, Sandbox } from './sandbox.js';
 
 const VERSION_ANSWER = { cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] };
 
 /** The runs the server's workers took, from its --verbose log: "bridge ADD", ... */
 const served = (log: string) => [...log.matchAll(/running (\S+) (\S*) for pid/g)].map((m) => `${m[1]} ${m[2]}`);
-
-function children(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        return Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
 
@@ -152,7 +139,7 @@ test("killing a plugin process ends its worker's run, and idle workers die with 
   const links = (await sb.exec('ip', ['-o', 'link', 'show'])).stdout;
   t.false(links.includes(bridge), 'the run ended before it made anything');
 
-  const idle = children(server.pid).filter(alive);
+  const idle = childPids(server.pid).filter(alive);
   t.true(idle.length >= 1, 'the server keeps spare workers');
   process.kill(server.pid, 'SIGKILL');
   await until('the idle workers to end with their server', () => idle.every((pid) => !alive(pid)));

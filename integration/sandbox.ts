@@ -5,7 +5,7 @@
 import type { ExecutionContext } from 'ava';
 import { execa, type ResultPromise } from 'execa';
 import { customAlphabet } from 'nanoid';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,20 @@ export interface PluginOutput {
 export interface Container {
   name: string;
   path: string;
+}
+
+/** The pids of the processes whose parent is `pid` (from /proc). */
+export function childPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1]) === pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }
 
 export class Sandbox {

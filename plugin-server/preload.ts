@@ -31,7 +31,8 @@ export function preload(keys: readonly string[]): string[] {
       const file = realpathSync(bundle);
       const cacheFile = `${file}.${variant(command)}.v8cache`;
       const script = new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: readFileSync(cacheFile) });
-      if (!script.cachedDataRejected) scripts.set(cacheFile, script);
+      if (script.cachedDataRejected) continue;
+      scripts.set(cacheFile, script);
       done.push(`${basename(bundle, '.cjs')} ${command}`);
     } catch {
       // Gone, or never run with this command: the run compiles it itself.

@@ -30,7 +30,7 @@ const ours = (env: string[] = []) =>
   parseRequest(payload(process.execPath, join(dist, 'start.cjs'), join(dist, 'plugins', 'bridge.cjs'), '/', '22', '0', 'CNI_COMMAND=ADD', ...env));
 
 test('this process itself may be served a plugin of this checkout; another uid, an unknown pid, other code, or NODE_* settings may not', (t) => {
-  const own = identity('self', dist);
+  const own = identity(dist);
   const uid = process.geteuid!();
   const self = { pid: process.pid, uid };
   t.is(refusal(ours(), self, own), undefined);

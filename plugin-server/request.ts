@@ -73,14 +73,14 @@ export interface Identity {
   builds: string;
 }
 
-/** What a peer must share with `pid` (this process: 'self') whose build directory is `buildDir`, read while the worker waits. */
-export function identity(pid: string, buildDir: string): Identity {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+/** What a peer must share with this process, whose build directory is `buildDir`; read while the worker waits. */
+export function identity(buildDir: string): Identity {
+  const status = readFileSync('/proc/self/status', 'utf8');
   return {
     uid: process.geteuid?.() ?? -1,
-    namespaces: NAMESPACES.map((ns) => readlinkSync(`/proc/${pid}/ns/${ns}`)),
-    root: readlinkSync(`/proc/${pid}/root`),
-    confinement: confinement(pid, status),
+    namespaces: NAMESPACES.map((ns) => readlinkSync(`/proc/self/ns/${ns}`)),
+    root: readlinkSync('/proc/self/root'),
+    confinement: confinement('self', status),
     capabilities: effectiveCapabilities(status),
     node: realpathSync(process.execPath),
     builds: dirname(realpathSync(buildDir)),

@@ -131,8 +131,6 @@ export async function startPluginServer(opts: PluginServerOptions = {}): Promise
     signals.on('data', (chunk: Buffer) => {
       reported += chunk.toString();
       if (reported.endsWith('\n')) ran(reported.slice(1, -1)); // after the ready byte
-    });
-    signals.once('data', () => {
       if (!starting.delete(child)) return;
       failures = 0;
       idle.add(child);

@@ -25,7 +25,7 @@ const verbose = process.argv.includes('--verbose');
 const serverPid = Number(process.argv.find((a) => a.startsWith('--server='))?.slice('--server='.length));
 const addon = native();
 const load = createRequire(import.meta.url);
-const own = identity('self', import.meta.dirname);
+const own = identity(import.meta.dirname);
 
 const preloaded = preload(process.argv.filter((a) => a.startsWith('--preload=')).map((a) => a.slice('--preload='.length)));
 if (verbose && preloaded.length) log(`preloaded ${preloaded.join(', ')}`);
