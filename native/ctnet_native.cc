@@ -61,6 +61,16 @@ bool ReadInts(const Napi::CallbackInfo& info, int& a, int& b) {
   return true;
 }
 
+// The one string argument, or a TypeError naming what was expected.
+bool ReadString(const Napi::CallbackInfo& info, const char* expected, std::string& out) {
+  if (info.Length() != 1 || !info[0].IsString()) {
+    Napi::TypeError::New(info.Env(), expected).ThrowAsJavaScriptException();
+    return false;
+  }
+  out = info[0].As<Napi::String>().Utf8Value();
+  return true;
+}
+
 // setns(fd, nstype): switches the calling thread. Node calls it on the main thread only.
 Napi::Value SetNs(const Napi::CallbackInfo& info) {
   int fd, nstype;
@@ -112,11 +122,8 @@ void ReadBatch(int dfd, FileBatch& batch) {
 
 Napi::Value ReadFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "expected a directory path").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string path;
+  if (!ReadString(info, "expected a directory path", path)) return env.Undefined();
   int dfd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return ThrowErrno(env, "open", errno);
   DIR* dir = fdopendir(dfd);
@@ -412,11 +419,8 @@ Napi::Value ReceiveRequest(const Napi::CallbackInfo& info) {
 // bytes, in the calling thread's network namespace), close-on-exec; its descriptor.
 Napi::Value ListenAbstract(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "expected a name").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string name;
+  if (!ReadString(info, "expected a name", name)) return env.Undefined();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (name.empty() || name.size() + 1 > sizeof addr.sun_path) return ThrowErrno(env, "bind", ENAMETOOLONG);
